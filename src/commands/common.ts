@@ -1,0 +1,62 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { UserError } from '../errors.js';
+import { checkFlags, EMPTY_CONFIG, loadConfig, type Config } from '../inventory/config.js';
+import { parseInventory } from '../inventory/machines.js';
+import { planRoutes, selectHosts, type PlannedHost, type RoutePlan } from '../plan.js';
+import { colors, useColor, type Colors } from '../report.js';
+
+/** Options every command shares (see cli.ts). */
+export interface CommonArgs {
+  inventory: string;
+  config?: string;
+  hosts?: string[];
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  stack?: string;
+  interface?: string;
+  'networkd-file'?: string;
+  metric?: number;
+}
+
+/** Where a command writes: injectable so tests can run commands in memory. */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  c: Colors;
+  /** Colours for stderr (progress, warnings). */
+  ce: Colors;
+  isTTY: boolean;
+}
+
+export function processIo(): Io {
+  return {
+    out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
+    err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+    c: colors(useColor(process.stdout)),
+    ce: colors(useColor(process.stderr)),
+    isTTY: Boolean(process.stderr.isTTY),
+  };
+}
+
+function readInput(path: string, what: string, hint: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code})`;
+    throw new UserError(`${what} ${path} ${why}`, { hint });
+  }
+}
+
+/** Reads the inventory and routegen.yaml (the one given, or ./routegen.yaml when present). */
+export function loadInputs(args: CommonArgs): { config: Config; plan: RoutePlan; hosts: PlannedHost[] } {
+  const text = readInput(args.inventory, 'inventory', 'give the machines.txt of your cluster with -i FILE (one line per machine: IP FQDN HOSTNAME [POD_SUBNET])');
+  const inv = parseInventory(text, args.inventory);
+  let config = EMPTY_CONFIG;
+  const configPath = args.config ?? (existsSync('routegen.yaml') ? 'routegen.yaml' : undefined);
+  if (configPath) config = loadConfig(readInput(configPath, 'config file', 'pass -c FILE, or leave it out to use no config'), configPath);
+  const flags = checkFlags(args as unknown as Record<string, unknown>);
+  const plan = planRoutes(inv, config, flags);
+  return { config, plan, hosts: selectHosts(plan, args.hosts) };
+}

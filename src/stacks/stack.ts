@@ -1,0 +1,19 @@
+import type { HostSettings, StackName } from '../types.js';
+
+/** What routegen knows about one network stack. Each stack is one module implementing this. */
+export interface StackModule {
+  name: StackName;
+  /** File mode the stack needs: networkd must be able to read its files (0644), netplan
+   * warns about anything readable by others (0600). */
+  mode: number;
+  /** Template in templates/, holding layout only. */
+  template: string;
+  /** Settings a host needs before its file can be rendered. */
+  required: Array<'interface' | 'networkdFile'>;
+  /** Absolute path of the one file routegen owns on the host. */
+  path(settings: HostSettings): string;
+  /** File names this stack ignores in the file's directory: temporary and backup names must be
+   * invisible to it (networkd reads `*.conf` in a drop-in directory, netplan `*.yaml`,
+   * ifupdown's source-directory only names matching ^[a-zA-Z0-9_-]+$). */
+  hiddenName(base: string, tag: string): string;
+}

@@ -1,0 +1,67 @@
+/**
+ * The REAL netplan reads routegen's netplan files: `netplan generate --root-dir` next to a base
+ * file holding eth1's address must accept them without a warning, and the networkd file it
+ * emits must carry exactly the planned routes — the same ones as routegen's own networkd
+ * rendering — and keep the address.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { need } from './helpers/need.js';
+import { removeDir, ROOT, routegen, tempDir } from './helpers/cli.js';
+
+/** [Route] sections of a networkd file as "Destination via Gateway [metric]" lines. */
+function networkdRoutes(text: string): string[] {
+  return text
+    .split(/^\[Route\]$/m)
+    .slice(1)
+    .map((sec) => {
+      const get = (k: string) => sec.match(new RegExp(`^${k}=(.*)$`, 'm'))?.[1];
+      return [get('Destination'), 'via', get('Gateway'), get('Metric') ?? ''].join(' ').trim();
+    })
+    .sort();
+}
+
+const cases = [
+  { name: 'guide', inventory: 'fixtures/guide/machines.txt', extra: [] as string[] },
+  { name: 'dual-stack', inventory: 'fixtures/dual-stack/machines.txt', extra: [] as string[] },
+  { name: 'guide with metric', inventory: 'fixtures/guide/machines.txt', extra: ['--metric', '100'] },
+];
+
+if (need(['netplan'], 'the netplan generate test')) {
+  for (const c of cases) {
+    test(`netplan generate accepts routegen's files: ${c.name}`, () => {
+      const tmp = tempDir('netplan');
+      try {
+        const base = ['render', '-i', join(ROOT, c.inventory), '-c', '/dev/null', '--interface', 'eth1', ...c.extra, '-q'];
+        assert.is(routegen([...base, '--stack', 'netplan', '--out', join(tmp, 'np')]).code, 0);
+        assert.is(routegen([...base, '--stack', 'networkd', '--out', join(tmp, 'nd')]).code, 0);
+        const hosts = ['server', 'node-0', 'node-1'];
+        for (const [i, host] of hosts.entries()) {
+          const root = join(tmp, 'root', host);
+          mkdirSync(join(root, 'etc/netplan'), { recursive: true });
+          const baseFile = join(root, 'etc/netplan/50-base.yaml');
+          writeFileSync(baseFile, `network:\n  version: 2\n  renderer: networkd\n  ethernets:\n    eth1:\n      addresses: [192.168.10.${100 + i}/24, "fd00:10::${100 + i}/64"]\n`);
+          chmodSync(baseFile, 0o600);
+          const ours = readFileSync(join(tmp, 'np', host, 'etc/netplan/60-routegen-pod-routes.yaml'), 'utf8');
+          writeFileSync(join(root, 'etc/netplan/60-routegen-pod-routes.yaml'), ours, { mode: 0o600 });
+          chmodSync(join(root, 'etc/netplan/60-routegen-pod-routes.yaml'), 0o600);
+          const r = spawnSync('netplan', ['generate', '--root-dir', root], { encoding: 'utf8' });
+          assert.is(r.status, 0, r.stderr);
+          assert.is(r.stderr.trim(), '', `netplan printed warnings for ${host}:\n${r.stderr}`);
+          const emitted = readFileSync(join(root, 'run/systemd/network/10-netplan-eth1.network'), 'utf8');
+          assert.match(emitted, `Address=192.168.10.${100 + i}/24`, 'the base address is kept');
+          const planned = networkdRoutes(readFileSync(join(tmp, 'nd', host, 'etc/systemd/network/10-eth1.network.d/60-routegen-pod-routes.conf'), 'utf8'));
+          assert.ok(planned.length > 0);
+          assert.equal(networkdRoutes(emitted), planned, `${host}: netplan's routes differ from routegen's networkd rendering`);
+        }
+      } finally {
+        removeDir(tmp);
+      }
+    });
+  }
+}
+
+test.run();
