@@ -1,0 +1,44 @@
+/**
+ * The one error type of the remote layer. Data until the CLI's formatter prints it:
+ * `kind` picks the exit code and the heading, `step` says what routegen was doing,
+ * `stderr`/`exitCode` are the host's own words, `hint` what the user can do about it.
+ */
+export type RemoteErrorKind =
+  | 'config'
+  | 'hostkey'
+  | 'auth'
+  | 'connect'
+  | 'timeout'
+  | 'sudo'
+  | 'command'
+  | 'sftp';
+
+export interface RemoteErrorFields {
+  kind: RemoteErrorKind;
+  step: string;
+  host: string;
+  stderr?: string;
+  exitCode?: number;
+  hint?: string;
+  cause?: unknown;
+}
+
+export class RemoteError extends Error {
+  readonly kind: RemoteErrorKind;
+  readonly step: string;
+  readonly host: string;
+  readonly stderr?: string;
+  readonly exitCode?: number;
+  readonly hint?: string;
+
+  constructor(message: string, fields: RemoteErrorFields) {
+    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
+    this.name = 'RemoteError';
+    this.kind = fields.kind;
+    this.step = fields.step;
+    this.host = fields.host;
+    if (fields.stderr !== undefined) this.stderr = fields.stderr;
+    if (fields.exitCode !== undefined) this.exitCode = fields.exitCode;
+    if (fields.hint !== undefined) this.hint = fields.hint;
+  }
+}
