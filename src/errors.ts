@@ -42,7 +42,8 @@ export class ProblemList {
   readonly items: Problem[] = [];
 
   add(p: Problem): void {
-    this.items.push(p);
+    // The underline stays within its line (a YAML error may span several).
+    this.items.push({ ...p, length: Math.max(1, Math.min(p.length, p.source.length - p.column + 1)) });
   }
 
   /** Throws a UserError holding every problem, if there is any. */
@@ -55,22 +56,33 @@ export class ProblemList {
   }
 }
 
+/** Characters never sent to a terminal as they are: C0 and C1 controls (ESC, CSI, OSC...),
+ * bidi overrides that reorder what is shown, and invisible ones (zero-width, BOM). */
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
+
+function escapeChar(c: string): string {
+  const code = c.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
 /** User text may hold control characters (an escape sequence in a hostname, say): they are
- * shown escaped, never sent to the terminal. */
-export function escapeControl(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+ * shown escaped, never sent to the terminal. `keepNewlines` for routegen's own multi-line
+ * messages; everything quoted from input is escaped, newlines included. */
+export function escapeControl(s: string, keepNewlines = false): string {
+  return s.replace(UNSAFE, (c) => (keepNewlines && c === '\n' ? c : escapeChar(c)));
 }
 
 /** `file:line:col: message`, the line, a caret under the offending text, then the hint. */
 export function formatProblem(p: Problem): string {
   const shown = p.source.replace(/\t/g, ' ');
   // One character per column, so that the caret stays under the right text.
-  // eslint-disable-next-line no-control-regex
-  const printable = [...shown].map((c) => (/[\x00-\x1f\x7f]/.test(c) ? '?' : c)).join('');
+  const printable = shown.replace(UNSAFE, '?');
   const lineNo = String(p.line);
   const pad = ' '.repeat(lineNo.length);
-  const caret = ' '.repeat(Math.max(0, p.column - 1)) + '^'.repeat(Math.max(1, p.length));
+  // The underline stays within the line (a YAML error may span several).
+  const length = Math.max(1, Math.min(p.length, printable.length - p.column + 1));
+  const caret = ' '.repeat(Math.max(0, p.column - 1)) + '^'.repeat(length);
   const out = [`${escapeControl(p.file)}:${p.line}:${p.column}: ${escapeControl(p.message)}`, ` ${lineNo} | ${printable}`, ` ${pad} | ${caret}`];
   if (p.hint) out.push(` ${pad} = ${escapeControl(p.hint)}`);
   return out.join('\n');
@@ -79,7 +91,7 @@ export function formatProblem(p: Problem): string {
 /** The whole text a user sees for a UserError. */
 export function formatUserError(e: UserError): string {
   const parts = e.problems.map(formatProblem);
-  parts.push(`Error: ${escapeControl(e.message)}`);
-  if (e.hint) parts.push(`Hint: ${escapeControl(e.hint)}`);
+  parts.push(`Error: ${escapeControl(e.message, true)}`);
+  if (e.hint) parts.push(`Hint: ${escapeControl(e.hint, true)}`);
   return parts.join('\n\n');
 }

@@ -1,4 +1,4 @@
-import { isMap, isScalar, LineCounter, parseDocument, type Node as YamlNode, type Pair } from 'yaml';
+import { isMap, isScalar, parseDocument, type Node as YamlNode, type Pair } from 'yaml';
 import { ProblemList, UserError } from '../errors.js';
 import { STACK_NAMES, type ConnectVia, type HostSettings, type Inventory, type StackName } from '../types.js';
 
@@ -84,18 +84,38 @@ const SSH_KEYS: Record<string, 'user' | 'port' | 'identityFile' | 'via'> = {
   via: 'via',
 };
 
+/** A scalar's value; numbers only when written as plain decimal digits (YAML would also read
+ * `0x10`, `1e3` or `0o17` as numbers, which no one means for a port or a metric). */
+function scalarValue(node: YamlNode | null | undefined): unknown {
+  if (!isScalar(node)) return node?.toJSON();
+  if (typeof node.value === 'number' && !/^(0|[1-9][0-9]*)$/.test(String(node.source ?? ''))) return String(node.source ?? node.value);
+  return node.value;
+}
+
 /**
  * Reads routegen.yaml: `defaults:` and `hosts: {<hostname>: ...}`, each with stack, interface,
  * networkd-file, metric and ssh {user, port, identity-file, via}. Unknown keys, wrong types and
  * invalid values are errors with file:line:column; every problem is reported at once.
  */
 export function loadConfig(text: string, file: string): Config {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.1' });
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, keepSourceTokens: true });
   const lines = text.split(/\r?\n/);
+  // Line starts computed here: yaml's LineCounter can miss one after some syntax errors.
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  const linePos = (offset: number) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, col: offset - starts[lo]! + 1 };
+  };
   const problems = new ProblemList();
   const at = (offset: number, length: number, message: string, hint?: string) => {
-    const pos = lineCounter.linePos(offset);
+    const pos = linePos(offset);
     problems.add({ file, line: pos.line, column: pos.col, length: Math.max(1, length), source: lines[pos.line - 1] ?? '', message, hint });
   };
   const nodeAt = (node: YamlNode | null | undefined, fallback: number, message: string, hint?: string) => {
@@ -125,7 +145,7 @@ export function loadConfig(text: string, file: string): Config {
     }
     for (const pair of node.items as Pair<YamlNode, YamlNode>[]) {
       const key = isScalar(pair.key) ? String(pair.key.value) : '';
-      const field = HOST_KEYS[key];
+      const field = Object.hasOwn(HOST_KEYS, key) ? HOST_KEYS[key] : undefined;
       if (!field) {
         nodeAt(pair.key, 0, `unknown key "${key}" in ${where}`, `known keys: ${Object.keys(HOST_KEYS).join(', ')}`);
         continue;
@@ -138,12 +158,12 @@ export function loadConfig(text: string, file: string): Config {
         const ssh: NonNullable<HostOverrides['ssh']> = {};
         for (const sp of pair.value.items as Pair<YamlNode, YamlNode>[]) {
           const sk = isScalar(sp.key) ? String(sp.key.value) : '';
-          const sfield = SSH_KEYS[sk];
+          const sfield = Object.hasOwn(SSH_KEYS, sk) ? SSH_KEYS[sk] : undefined;
           if (!sfield) {
             nodeAt(sp.key, 0, `unknown key "${sk}" in ${where}.ssh`, `known keys: ${Object.keys(SSH_KEYS).join(', ')}`);
             continue;
           }
-          const raw = isScalar(sp.value) ? sp.value.value : sp.value?.toJSON();
+          const raw = scalarValue(sp.value);
           const r = checks[sfield](raw);
           if (r.ok) (ssh as Record<string, unknown>)[sfield] = r.value;
           else nodeAt(sp.value ?? sp.key, 0, r.message, r.hint);
@@ -151,7 +171,7 @@ export function loadConfig(text: string, file: string): Config {
         out.ssh = ssh;
         continue;
       }
-      const raw = isScalar(pair.value) ? pair.value.value : pair.value?.toJSON();
+      const raw = scalarValue(pair.value);
       const r = checks[field](raw);
       if (r.ok) (out as Record<string, unknown>)[field] = r.value;
       else nodeAt(pair.value ?? pair.key, 0, r.message, r.hint);
@@ -170,7 +190,7 @@ export function loadConfig(text: string, file: string): Config {
       }
       for (const hp of pair.value.items as Pair<YamlNode, YamlNode>[]) {
         const name = isScalar(hp.key) ? String(hp.key.value) : '';
-        const pos = lineCounter.linePos(hp.key?.range?.[0] ?? 0);
+        const pos = linePos(hp.key?.range?.[0] ?? 0);
         config.hosts.set(name, {
           overrides: readOverrides(hp.value, `hosts.${name}`),
           line: pos.line,

@@ -24,7 +24,7 @@ function tokenize(line: string): Token[] {
 function describeChar(c: string): string {
   const code = c.codePointAt(0) ?? 0;
   if (code < 0x20 || code === 0x7f) return `control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
-  if (code > 0x7e) return `non-ASCII character "${c}"`;
+  if (code > 0x7e) return `non-ASCII character U+${code.toString(16).toUpperCase().padStart(4, '0')}${/[\p{L}\p{N}\p{S}\p{P}]/u.test(c) ? ` "${c}"` : ''}`;
   return `"${c}"`;
 }
 
@@ -75,7 +75,8 @@ function splitList(tok: Token): Array<{ text: string; span: Span }> {
 export function parseInventory(text: string, file: string): Inventory {
   const problems = new ProblemList();
   const machines: Machine[] = [];
-  const lines = text.split('\n');
+  // A byte order mark (Windows editors write one) is not part of the first field.
+  const lines = (text.startsWith('\ufeff') ? text.slice(1) : text).split('\n');
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
 
   lines.forEach((raw, i) => {
@@ -89,6 +90,11 @@ export function parseInventory(text: string, file: string): Inventory {
       problems.add({ file, line: lineNo, column: span.column, length: span.length, source, message, hint });
     const spanOf = (t: Token): Span => ({ column: t.column, length: t.text.length });
 
+    const huge = tokens.find((t) => t.text.length > 255);
+    if (huge) {
+      report({ column: huge.column, length: 1 }, `field of ${huge.text.length} characters is too long`, `no field of machines.txt is longer than 253 characters (${FORMAT})`);
+      return;
+    }
     if (tokens.length > 4) {
       const extra = tokens[4]!;
       const last = tokens[tokens.length - 1]!;
@@ -168,7 +174,7 @@ export function parseInventory(text: string, file: string): Inventory {
 
   problems.throwIfAny(`${file} is not a valid inventory`);
   if (machines.length === 0) {
-    problems.add({ file, line: 1, column: 1, length: 1, source: lines[0] ?? '', message: 'no machines found', hint: `add one line per machine: ${FORMAT}` });
+    problems.add({ file, line: 1, column: 1, length: 1, source: (lines[0] ?? '').replace(/\r$/, ''), message: 'no machines found', hint: `add one line per machine: ${FORMAT}` });
     problems.throwIfAny(`${file} is not a valid inventory`);
   }
   return { file, name: basename(file), machines };
