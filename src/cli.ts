@@ -3,7 +3,9 @@ import yargs, { type Argv } from 'yargs';
 import { formatUserError, UserError } from './errors.js';
 import { processIo, type CommonArgs, type Io } from './commands/common.js';
 import { planCommand } from './commands/plan.js';
+import { pushCommand, type PushArgs } from './commands/push.js';
 import { renderCommand, type RenderArgs } from './commands/render.js';
+import { rollbackCommand, statusCommand } from './commands/status.js';
 import { STACK_NAMES } from './types.js';
 
 /** Exit codes, documented in the README. */
@@ -27,6 +29,15 @@ function stackOptions(y: Argv) {
     .option('interface', { type: 'string', describe: 'interface the node network is on, e.g. eth1', group: 'Stack:' })
     .option('networkd-file', { type: 'string', describe: 'networkd: the .network file managing the interface [default: 10-IFACE.network]', group: 'Stack:' })
     .option('metric', { type: 'number', describe: 'route metric', group: 'Stack:' });
+}
+
+function remoteOptions(y: Argv) {
+  return y
+    .option('parallel', { alias: 'p', type: 'number', default: 10, describe: 'hosts at a time', group: 'SSH:' })
+    .option('ssh-config', { alias: 'F', type: 'string', describe: 'ssh_config file [default: ~/.ssh/config, as ssh does]', group: 'SSH:' })
+    .option('accept-new', { type: 'boolean', describe: 'trust and record host keys seen for the first time (never a changed key)', group: 'SSH:' })
+    .option('connect-timeout', { type: 'number', default: 10, describe: 'seconds to connect and log in', group: 'SSH:' })
+    .option('command-timeout', { type: 'number', default: 120, describe: 'seconds for one remote command', group: 'SSH:' });
 }
 
 /**
@@ -58,7 +69,37 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           .example('$0 render --out routes --check', 'in CI, guard the reviewed tree'),
       (a) => run(() => renderCommand(a as unknown as RenderArgs, io))(),
     )
-    .demandCommand(1, 'Name a command: plan or render. See routegen --help.')
+    .command(
+      'push',
+      'deliver, apply, verify in the kernel, confirm — or roll back by itself',
+      (y) =>
+        remoteOptions(stackOptions(common(y)))
+          .option('dry-run', { alias: 'n', type: 'boolean', describe: 'connect and compare, print what would change, write nothing' })
+          .option('confirm-timeout', { type: 'number', default: 60, describe: 'seconds after which a host that was not confirmed rolls back by itself' })
+          .option('verify-timeout', { type: 'number', default: 15, describe: 'seconds to wait for the routes to appear in the kernel' })
+          .example('$0 push -i machines.txt --stack networkd --interface eth1', '')
+          .example('$0 push --dry-run', 'show what would change'),
+      (a) => run(() => pushCommand(a as unknown as PushArgs, io, 'push'))(),
+    )
+    .command(
+      'diff',
+      "show, host by host, a unified diff of each host's current file against the plan (read only)",
+      (y) => remoteOptions(stackOptions(common(y))),
+      (a) => run(() => pushCommand(a as unknown as PushArgs, io, 'diff'))(),
+    )
+    .command(
+      'status',
+      'per host: file in sync? every planned route in the kernel? stale routes? exit 1 on drift (read only)',
+      (y) => remoteOptions(stackOptions(common(y))),
+      (a) => run(() => statusCommand(a as unknown as PushArgs, io))(),
+    )
+    .command(
+      'rollback',
+      'put back the file routegen kept before its last push, and apply it',
+      (y) => remoteOptions(stackOptions(common(y))),
+      (a) => run(() => rollbackCommand(a as unknown as PushArgs, io))(),
+    )
+    .demandCommand(1, 'Name a command: plan, render, push, diff, status or rollback. See routegen --help.')
     .strict()
     .recommendCommands()
     .version(pkg.version)

@@ -554,6 +554,21 @@ export class RemoteHost {
    * can rename it into place. On failure after creating it, removes it; a file that already
    * existed under that name is left alone.
    */
+  /** Why a write into path's directory failed, from statvfs@openssh.com: read-only, or full. */
+  private async explainFailure(path: string, size: number): Promise<string | undefined> {
+    try {
+      const st = await sftpCall<{ f_flag: number; f_bavail: number; f_frsize: number; f_bsize: number }>((cb) =>
+        (this.wrapper as unknown as { ext_openssh_statvfs(p: string, cb: (e: Error | undefined, v: unknown) => void): void }).ext_openssh_statvfs(posix.dirname(path), cb as never),
+      );
+      if (st.f_flag & 1) return ': read-only file system';
+      const free = st.f_bavail * (st.f_frsize || st.f_bsize);
+      if (free < size + 4096) return `: no space left on the device (${free} bytes free)`;
+    } catch {
+      // no statvfs extension: nothing to add
+    }
+    return undefined;
+  }
+
   private async createFile(path: string, data: Buffer, mode: number): Promise<void> {
     const w = this.wrapper;
     let handle: Buffer;
@@ -561,8 +576,9 @@ export class RemoteHost {
       // The mode given at open is only ever narrowed by the server's umask; fchmod sets it exactly.
       handle = await sftpCall<Buffer>((cb) => w.open(path, 'wx', { mode: mode & 0o7777 }, cb));
     } catch (err) {
-      const exists = sftpCode(err) === 4 ? ' (does a file with that name already exist?)' : '';
-      throw this.sftpError(`write (create temp${exists})`, path, err);
+      // SFTP v3 reports EROFS, ENOSPC and EEXIST alike as a bare "Failure" (status 4).
+      const why = sftpCode(err) === 4 ? (await this.explainFailure(path, data.length)) ?? ' (does a file with that name already exist?)' : '';
+      throw this.sftpError(`write (create temp${why})`, path, err);
     }
     let step = 'upload';
     try {
@@ -572,7 +588,8 @@ export class RemoteHost {
     } catch (err) {
       await sftpCall<void>((cb) => w.close(handle, cb)).catch(() => undefined);
       await this.unlinkQuietly(path);
-      throw this.sftpError(`write (${step})`, path, err);
+      const why = sftpCode(err) === 4 ? ((await this.explainFailure(path, data.length)) ?? '') : '';
+      throw this.sftpError(`write (${step}${why})`, path, err);
     }
     try {
       await sftpCall<void>((cb) => w.close(handle, cb));

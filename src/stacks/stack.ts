@@ -16,4 +16,25 @@ export interface StackModule {
    * invisible to it (networkd reads `*.conf` in a drop-in directory, netplan `*.yaml`,
    * ifupdown's source-directory only names matching ^[a-zA-Z0-9_-]+$). */
   hiddenName(base: string, tag: string): string;
+  /** What must be on a host before routegen writes there: each check passes when one of its
+   * paths exists. Checked over SFTP, without starting a remote shell. */
+  preflight(settings: HostSettings): PreflightCheck[];
+  /** The routes in one of routegen's own files of this stack. */
+  routes(content: string): FileRoute[];
 }
+
+export interface FileRoute {
+  to: string;
+  via: string;
+  metric?: number;
+}
+
+export interface PreflightCheck {
+  what: string;
+  paths: string[];
+  hint: string;
+  /** When set, the first existing path must also match this (e.g. interfaces sources interfaces.d). */
+  contains?: { pattern: RegExp; missing: string };
+}
+
+export const BIN_DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];

@@ -1,0 +1,156 @@
+import { UserError } from '../errors.js';
+import { Progress } from '../progress.js';
+import { runHosts } from '../push/run.js';
+import type { HostResult, Outcome } from '../push/pushHost.js';
+import { checkRenderable } from '../render.js';
+import { plural, table, type Colors } from '../report.js';
+import { loadInputs, type CommonArgs, type Io } from './common.js';
+
+export interface RemoteArgs extends CommonArgs {
+  parallel: number;
+  'accept-new'?: boolean;
+  'ssh-config'?: string;
+  'connect-timeout': number;
+  'command-timeout': number;
+}
+
+export interface PushArgs extends RemoteArgs {
+  'dry-run'?: boolean;
+  'confirm-timeout': number;
+  'verify-timeout': number;
+}
+
+const BAD: Outcome[] = ['failed', 'rolled back'];
+
+function paint(c: Colors, o: Outcome): string {
+  switch (o) {
+    case 'changed':
+    case 'repaired':
+      return c.green(o);
+    case 'unchanged':
+      return c.dim(o);
+    case 'would change':
+      return c.yellow(o);
+    default:
+      return c.red(o);
+  }
+}
+
+/** One finished host, as a progress line. */
+function hostLine(c: Colors, r: HostResult): string {
+  const mark = BAD.includes(r.outcome) ? c.red('✗') : c.green('✓');
+  return `${mark} ${r.host}  ${paint(c, r.outcome)}  ${c.dim(`${r.seconds.toFixed(1)}s`)}${r.error ? `  ${r.error.message}` : ''}`;
+}
+
+/** What failed and what to try, host by host. */
+export function failureReport(c: Colors, results: HostResult[]): string[] {
+  const out: string[] = [];
+  for (const r of results) {
+    if (!r.error && !r.problems?.length) continue;
+    if (!r.error && r.outcome !== 'repaired') continue;
+    const head = r.error ? `${c.bold(r.host)} (${r.address}) ${r.outcome} at ${r.error.step}: ${r.error.message}` : `${c.bold(r.host)} was repaired: the kernel lacked routes its file has`;
+    out.push(head);
+    for (const p of r.problems ?? []) out.push(`  route: ${p}`);
+    if (r.error?.stderr) for (const l of r.error.stderr.split('\n').slice(-8)) out.push(`  ${c.dim('host said:')} ${l}`);
+    if (r.error?.hint) out.push(`  ${c.cyan('try:')} ${r.error.hint}`);
+  }
+  return out;
+}
+
+export function summaryLine(results: HostResult[], seconds: number): string {
+  const counts = new Map<Outcome, number>();
+  for (const r of results) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1);
+  const parts = [...counts].map(([o, n]) => `${n} ${o}`);
+  return `${plural(results.length, 'host')}: ${parts.join(', ')} in ${seconds.toFixed(1)}s.`;
+}
+
+function count(v: number | undefined): string {
+  return v === undefined ? '-' : String(v);
+}
+
+/**
+ * `routegen push` (and, with diffOnly, `routegen diff`): every selected host on its own
+ * connection, in parallel, with a live line per host on a terminal and a table at the end.
+ */
+export async function pushCommand(args: PushArgs, io: Io, mode: 'push' | 'diff' = 'push'): Promise<number> {
+  const { plan, hosts } = loadInputs(args);
+  checkRenderable(hosts);
+  if (!Number.isInteger(args.parallel) || args.parallel < 1) throw new UserError(`--parallel must be a whole number of at least 1; got ${args.parallel}`, { kind: 'usage' });
+  for (const k of ['connect-timeout', 'command-timeout', 'confirm-timeout', 'verify-timeout'] as const) {
+    const v = args[k];
+    if (v !== undefined && (!Number.isFinite(v) || v <= 0)) throw new UserError(`--${k} must be a positive number of seconds; got ${v}`, { kind: 'usage' });
+  }
+  const dry = mode === 'diff' || Boolean(args['dry-run']);
+  const progress = new Progress(hosts.length, io.isTTY && !args.json && !args.quiet, io.ce);
+  let stopped = false;
+  let interrupts = 0;
+  // SIGTERM (a service manager stopping routegen) is handled like Ctrl-C.
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) {
+      progress.stop();
+      io.err('Interrupted again: quitting now. Hosts in flight roll back by themselves when their confirm timeout passes.');
+      process.exit(130);
+    }
+    stopped = true;
+    io.err('Interrupted: no new hosts will start; finishing (or rolling back) the ones in flight. Ctrl-C again to quit at once.');
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  const t0 = Date.now();
+  let results: HostResult[];
+  try {
+    results = await runHosts(plan, hosts, {
+      parallel: args.parallel,
+      dryRun: mode === 'push' && args['dry-run'],
+      diffOnly: mode === 'diff',
+      acceptNew: args['accept-new'],
+      sshConfig: args['ssh-config'],
+      confirmTimeoutS: args['confirm-timeout'] ?? 60,
+      verifyTimeoutS: args['verify-timeout'] ?? 15,
+      connectTimeoutS: args['connect-timeout'],
+      commandTimeoutS: args['command-timeout'],
+      inventoryName: plan.inventory.name,
+      onStart: (h) => progress.start(h),
+      onStep: (h, s) => progress.step(h, s),
+      onDone: (r) => progress.finish(r, hostLine(io.ce, r)),
+      stopped: () => stopped,
+    });
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  const bad = results.filter((r) => BAD.includes(r.outcome));
+  const ok = bad.length === 0 && !stopped;
+
+  if (args.json) {
+    io.out(JSON.stringify({ command: mode, dryRun: dry, ok, seconds, hosts: results }, null, 2));
+    return ok ? 0 : 1;
+  }
+  const { c } = io;
+  if (dry) {
+    for (const r of results) {
+      if (!r.diff) continue;
+      const colored = r.diff
+        .split('\n')
+        .map((l) => (l.startsWith('+') && !l.startsWith('+++') ? c.green(l) : l.startsWith('-') && !l.startsWith('---') ? c.red(l) : l.startsWith('@@') ? c.cyan(l) : l))
+        .join('\n');
+      io.out(`${c.bold(`# ${r.host}`)} ${c.dim(`(${r.address})`)}\n${colored}`);
+    }
+  }
+  if (!args.quiet) {
+    io.out(
+      table(
+        ['HOST', 'RESULT', 'ROUTES', 'ADDED', 'REMOVED', 'TIME'],
+        results.map((r) => [r.host, paint(c, r.outcome), String(r.routes), count(r.added), count(r.removed), `${r.seconds.toFixed(1)}s`]),
+        { align: ['l', 'l', 'r', 'r', 'r', 'r'], c },
+      ),
+    );
+  }
+  const failures = failureReport(c, results);
+  if (failures.length) io.out(`\n${failures.join('\n')}`);
+  io.out(`\n${summaryLine(results, seconds)}${dry ? ' Nothing was written.' : ''}${stopped ? ' Interrupted.' : ''}`);
+  return ok ? 0 : 1;
+}

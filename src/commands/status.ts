@@ -1,0 +1,93 @@
+import pLimit from 'p-limit';
+import { hostPlan } from '../plan.js';
+import { rollbackHost, statusHost, type RollbackResult, type StatusResult } from '../push/status.js';
+import { checkRenderable } from '../render.js';
+import { plural, table } from '../report.js';
+import { loadInputs, type Io } from './common.js';
+import type { RemoteArgs } from './push.js';
+
+function remoteOpts(args: RemoteArgs, inventoryName: string) {
+  return {
+    sshConfig: args['ssh-config'],
+    acceptNew: args['accept-new'],
+    connectTimeoutS: args['connect-timeout'],
+    commandTimeoutS: args['command-timeout'],
+    verifyTimeoutS: 15,
+    inventoryName,
+  };
+}
+
+/** `routegen status`: read only; exit 0 when every host matches the plan, 1 on any drift. */
+export async function statusCommand(args: RemoteArgs, io: Io): Promise<number> {
+  const { plan, hosts } = loadInputs(args);
+  checkRenderable(hosts);
+  const cluster = plan.inventory.machines.flatMap((m) => m.podSubnets);
+  const limit = pLimit(Math.max(1, args.parallel));
+  const opts = remoteOpts(args, plan.inventory.name);
+  const t0 = Date.now();
+  const results: StatusResult[] = await Promise.all(hosts.map((h) => limit(() => statusHost(hostPlan(plan, h), cluster, opts))));
+  const bad = results.filter((r) => !r.ok);
+  if (args.json) {
+    io.out(JSON.stringify({ command: 'status', ok: bad.length === 0, hosts: results }, null, 2));
+    return bad.length ? 1 : 0;
+  }
+  const { c } = io;
+  if (!args.quiet) {
+    io.out(
+      table(
+        ['HOST', 'STATE', 'FILE', 'DRIFT', 'TIME'],
+        results.map((r) => [
+          r.host,
+          r.error ? c.red('unreachable') : r.ok ? c.green('in sync') : c.yellow('drifted'),
+          r.file ?? '-',
+          r.error ? '-' : String(r.drift.length),
+          `${r.seconds.toFixed(1)}s`,
+        ]),
+        { align: ['l', 'l', 'l', 'r', 'r'], c },
+      ),
+    );
+  }
+  const lines: string[] = [];
+  for (const r of bad) {
+    if (r.error) {
+      lines.push(`${c.bold(r.host)} (${r.address}): ${r.error.step} failed: ${r.error.message}`);
+      if (r.error.stderr) lines.push(`  ${c.dim('host said:')} ${r.error.stderr}`);
+      if (r.error.hint) lines.push(`  ${c.cyan('try:')} ${r.error.hint}`);
+      continue;
+    }
+    for (const d of r.drift) lines.push(`${c.bold(r.host)}: ${d}`);
+    if (args.verbose && r.diff) lines.push(r.diff);
+  }
+  if (lines.length) io.out(`\n${lines.join('\n')}`);
+  const drifted = bad.filter((r) => !r.error).length;
+  const unreachable = bad.length - drifted;
+  io.out(
+    `\n${bad.length === 0 ? `All ${plural(results.length, 'host')} match the plan.` : `${plural(results.length, 'host')}: ${results.length - bad.length} in sync, ${drifted} drifted${unreachable ? `, ${unreachable} unreachable` : ''}. \`routegen push\` puts drifted hosts back in line.`} (${((Date.now() - t0) / 1000).toFixed(1)}s)`,
+  );
+  return bad.length ? 1 : 0;
+}
+
+/** `routegen rollback`: put back the file kept before the last push, and apply it. */
+export async function rollbackCommand(args: RemoteArgs, io: Io): Promise<number> {
+  const { plan, hosts } = loadInputs(args);
+  checkRenderable(hosts);
+  const limit = pLimit(Math.max(1, args.parallel));
+  const opts = remoteOpts(args, plan.inventory.name);
+  const results: RollbackResult[] = await Promise.all(hosts.map((h) => limit(() => rollbackHost(hostPlan(plan, h), opts))));
+  const bad = results.filter((r) => !r.ok);
+  if (args.json) {
+    io.out(JSON.stringify({ command: 'rollback', ok: bad.length === 0, hosts: results }, null, 2));
+    return bad.length ? 1 : 0;
+  }
+  const { c } = io;
+  for (const r of results) {
+    if (r.ok) io.out(`${c.green('✓')} ${r.host}: ${r.message}`);
+    else {
+      io.out(`${c.red('✗')} ${r.host}: ${r.error?.message ?? 'failed'}`);
+      if (r.error?.stderr) io.out(`  ${c.dim('host said:')} ${r.error.stderr}`);
+      if (r.error?.hint) io.out(`  ${c.cyan('try:')} ${r.error.hint}`);
+    }
+  }
+  io.out(`\n${plural(results.length, 'host')}: ${results.length - bad.length} rolled back, ${bad.length} failed.`);
+  return bad.length ? 1 : 0;
+}

@@ -1,0 +1,309 @@
+import { createTwoFilesPatch } from 'diff';
+import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
+import { RemoteError, RemoteHost } from '../remote/connection.js';
+import { resolveSshTarget } from '../remote/sshConfig.js';
+import { TEMPLATE_DIR, renderHost } from '../render.js';
+import { STACKS, type StackModule } from '../stacks/index.js';
+import type { HostPlan, Route } from '../types.js';
+import { checkRoutes, describeRouteCheck, parseKernelRoutes, routeCheckOk, type RouteCheck } from './kernel.js';
+
+/** Where routegen keeps its helper script and per-file state on a host (0700, root). */
+export const STATE_DIR = '/var/lib/routegen';
+export const HOST_SCRIPT = `${STATE_DIR}/routegen-host.sh`;
+const HOST_SCRIPT_TEXT = readFileSync(`${TEMPLATE_DIR}routegen-host.sh`, 'utf8');
+
+export type Step = 'connecting' | 'checking' | 'uploading' | 'applying' | 'verifying' | 'confirming' | 'rolling back' | 'done';
+
+export type Outcome = 'changed' | 'unchanged' | 'repaired' | 'would change' | 'failed' | 'rolled back';
+
+export interface HostResult {
+  host: string;
+  address: string;
+  outcome: Outcome;
+  /** Routes the host has once the plan is applied. */
+  routes: number;
+  /** Destinations added and removed; unknown until the host's current file was read. */
+  added?: number;
+  removed?: number;
+  seconds: number;
+  /** Path of routegen's file on the host. */
+  path?: string;
+  /** Unified diff of current → planned (dry run and diff). */
+  diff?: string;
+  /** What failed: the step, the message, the host's own error text, what to try. */
+  error?: { step: string; message: string; stderr?: string; hint?: string };
+  /** Route problems found when verifying (or that caused the rollback). */
+  problems?: string[];
+}
+
+export interface PushOptions {
+  dryRun?: boolean;
+  /** Only read: compute the diff (routegen diff). */
+  diffOnly?: boolean;
+  acceptNew?: boolean;
+  sshConfig?: string;
+  confirmTimeoutS: number;
+  verifyTimeoutS: number;
+  connectTimeoutS: number;
+  commandTimeoutS: number;
+  inventoryName: string;
+  onStep?: (host: string, step: Step) => void;
+}
+
+/** Which address or name to give ssh for a host. */
+export function connectName(h: HostPlan): string {
+  switch (h.settings.ssh.via) {
+    case 'hostname':
+      return h.name;
+    case 'fqdn':
+      return h.fqdn;
+    default:
+      return h.ip;
+  }
+}
+
+/** The state key of a target path: its path with `/` as `%` (safe in a file name and argument). */
+export function stateKey(path: string): string {
+  return path.replace(/^\//, '').replace(/\//g, '%');
+}
+
+export function unifiedDiff(path: string, current: string | null, planned: string | null): string {
+  if ((current ?? '') === (planned ?? '')) return '';
+  return createTwoFilesPatch(current === null ? '/dev/null' : `a${path}`, planned === null ? '/dev/null' : `b${path}`, current ?? '', planned ?? '', '', '', { context: 3 })
+    .split('\n')
+    .slice(1) // the "Index:"/"===" header createTwoFilesPatch starts with
+    .filter((l) => !/^=+$/.test(l))
+    .join('\n');
+}
+
+/** Step-tagged failure inside pushHost. */
+class StepError extends Error {
+  constructor(
+    readonly step: string,
+    message: string,
+    readonly stderr?: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Reads the kernel's main tables; a constant script, nothing installed on the host. */
+export const ROUTES_SCRIPT = 'echo @@ipv4; ip -j -4 route show table main; echo @@ipv6; ip -j -6 route show table main';
+
+export async function connect(h: HostPlan, opts: Pick<PushOptions, 'sshConfig' | 'acceptNew' | 'connectTimeoutS' | 'commandTimeoutS'>): Promise<RemoteHost> {
+  const target = await resolveSshTarget(connectName(h), {
+    configFile: opts.sshConfig,
+    user: h.settings.ssh.user,
+    port: h.settings.ssh.port,
+    identityFile: h.settings.ssh.identityFile,
+  });
+  return RemoteHost.connect({
+    target,
+    acceptNew: opts.acceptNew,
+    connectTimeoutMs: opts.connectTimeoutS * 1000,
+    commandTimeoutMs: opts.commandTimeoutS * 1000,
+  });
+}
+
+async function preflight(conn: RemoteHost, stack: StackModule, h: HostPlan): Promise<void> {
+  for (const check of stack.preflight(h.settings)) {
+    let found: string | undefined;
+    for (const p of check.paths) {
+      if (await conn.stat(p)) {
+        found = p;
+        break;
+      }
+    }
+    if (!found) throw new StepError('check', `${check.what} not found on ${h.name} (looked for ${check.paths.join(', ')})`, undefined, check.hint);
+    if (check.contains) {
+      const text = (await conn.readFile(found))?.toString('utf8') ?? '';
+      if (!check.contains.pattern.test(text)) throw new StepError('check', check.contains.missing, undefined, check.hint);
+    }
+  }
+}
+
+async function ensureHostScript(conn: RemoteHost): Promise<void> {
+  const cur = await conn.readFile(HOST_SCRIPT);
+  if (cur && cur.toString('utf8') === HOST_SCRIPT_TEXT) return;
+  await conn.mkdirp(STATE_DIR, 0o700);
+  await conn.writeFileAtomic(HOST_SCRIPT, HOST_SCRIPT_TEXT, 0o700);
+}
+
+export async function kernelRoutes(conn: RemoteHost) {
+  const r = await conn.execScript(ROUTES_SCRIPT, []);
+  if (r.code !== 0) throw new StepError('verify', 'cannot read the routing table', r.stderr);
+  return parseKernelRoutes(r.stdout);
+}
+
+/** Polls the kernel until the plan is there, or the time is up. networkd reloads
+ * asynchronously before systemd 256: the first look may come too early. */
+async function verify(conn: RemoteHost, h: HostPlan, gone: string[], first: string | undefined, timeoutS: number): Promise<RouteCheck> {
+  const deadline = Date.now() + timeoutS * 1000;
+  let out = first;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+    const kernel = out !== undefined && out.includes('@@ipv4') ? parseKernelRoutes(out) : await kernelRoutes(conn);
+    out = undefined;
+    const check = checkRoutes(kernel, h.routes, h.settings.interface!, h.settings.metric, gone);
+    if (routeCheckOk(check) || Date.now() >= deadline) return check;
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+function countChanges(planned: Route[], before: string[]): { added: number; removed: number } {
+  // By destination: a changed gateway or metric rewrites the file but adds or removes nothing.
+  const now = new Set(planned.map((r) => r.to));
+  const was = new Set(before);
+  return { added: [...now].filter((d) => !was.has(d)).length, removed: [...was].filter((d) => !now.has(d)).length };
+}
+
+export function describeError(e: unknown, step: string): NonNullable<HostResult['error']> {
+  if (e instanceof StepError) return { step: e.step, message: e.message, stderr: e.stderr?.trim() || undefined, hint: e.hint };
+  if (e instanceof RemoteError) return { step: e.step || step, message: e.message, stderr: e.stderr?.trim() || undefined, hint: e.hint };
+  throw e; // a bug: let it surface with its stack
+}
+
+/**
+ * Pushes one host's file on one connection: check the stack, read the current file, and when it
+ * differs back it up, arm an automatic rollback on the host, rename the new file into place,
+ * apply, verify the kernel, and confirm from a NEW connection. Any failure after arming rolls
+ * back at once; if routegen dies, the host rolls back by itself when the timer fires.
+ */
+export async function pushHost(h: HostPlan, opts: PushOptions): Promise<HostResult> {
+  const t0 = Date.now();
+  const stack = STACKS[h.settings.stack!];
+  const path = stack.path(h.settings);
+  const [file] = renderHost(h, opts.inventoryName);
+  const planned = file?.content ?? null;
+  const result: HostResult = { host: h.name, address: connectName(h), outcome: 'failed', routes: h.routes.length, seconds: 0, path };
+  const step = (s: Step) => opts.onStep?.(h.name, s);
+  const done = (outcome: Outcome) => {
+    result.outcome = outcome;
+    result.seconds = (Date.now() - t0) / 1000;
+    step('done');
+    return result;
+  };
+
+  let where = 'connect';
+  let conn: RemoteHost | undefined;
+  let armed = false;
+  const key = stateKey(path);
+  const iface = h.settings.interface!;
+  try {
+    step('connecting');
+    conn = await connect(h, opts);
+    where = 'check';
+    step('checking');
+    await preflight(conn, stack, h);
+    const curBuf = await conn.readFile(path);
+    const current = curBuf?.toString('utf8') ?? null;
+    const curMode = curBuf ? ((await conn.stat(path))?.mode ?? 0) & 0o7777 : null;
+    const before = current === null ? [] : stack.routes(current).map((r) => r.to);
+    Object.assign(result, countChanges(h.routes, before));
+    const sameFile = current === planned && (planned === null || curMode === stack.mode);
+    if (opts.dryRun || opts.diffOnly) {
+      result.diff = unifiedDiff(path, current, planned);
+      if (!result.diff && !sameFile) result.diff = `mode of ${path}: ${curMode?.toString(8)} → ${stack.mode.toString(8)}`;
+      return done(sameFile ? 'unchanged' : 'would change');
+    }
+    await ensureHostScript(conn);
+
+    if (sameFile) {
+      // Nothing to write; make sure the kernel agrees, and repair it from the file if not.
+      where = 'verify';
+      step('verifying');
+      const check = checkRoutes(await kernelRoutes(conn), h.routes, iface, h.settings.metric);
+      if (routeCheckOk(check)) return done('unchanged');
+      result.problems = describeRouteCheck(check);
+      where = 'apply';
+      step('applying');
+      const r = await conn.exec(['sh', HOST_SCRIPT, 'reapply', h.settings.stack!, iface, path], { sudo: true });
+      if (r.code !== 0) throw new StepError('apply', `applying ${stack.name} failed (exit ${r.code})`, r.stderr);
+      where = 'verify';
+      step('verifying');
+      const after = await verify(conn, h, [], r.stdout, opts.verifyTimeoutS);
+      if (!routeCheckOk(after)) throw new StepError('verify', `the kernel still lacks routes after re-applying ${path}`, undefined, 'see the problems listed; check the interface name and that the gateways are on its subnet');
+      return done('repaired');
+    }
+
+    let staged = '-';
+    if (planned !== null) {
+      where = 'upload';
+      step('uploading');
+      const dir = posix.dirname(path);
+      await conn.mkdirp(dir, 0o755);
+      staged = posix.join(dir, stack.hiddenName(posix.basename(path), 'routegen-new'));
+      // What an interrupted earlier push may have left: its temp and staged files (hidden from
+      // the stack, but litter all the same).
+      for (const name of await conn.list(dir)) {
+        if (/^\.routegen-[0-9a-f]+\.tmp$/.test(name) || posix.join(dir, name) === staged) await conn.remove(posix.join(dir, name));
+      }
+      await conn.writeFileAtomic(staged, planned, stack.mode);
+    }
+    where = 'apply';
+    step('applying');
+    const commit = await conn.exec(
+      ['sh', HOST_SCRIPT, 'commit', String(opts.confirmTimeoutS), key, path, `0${stack.mode.toString(8)}`, h.settings.stack!, iface, staged],
+      { sudo: true, timeoutMs: Math.max(opts.commandTimeoutS, opts.confirmTimeoutS) * 1000 },
+    );
+    if (commit.code === 5) throw new StepError('apply', 'an earlier push of this host is still waiting for its confirmation', commit.stderr, 'wait for its automatic rollback (at most --confirm-timeout seconds), then push again');
+    armed = true;
+    if (commit.code !== 0) {
+      throw new StepError('apply', commit.code === 3 ? `applying ${stack.name} failed` : `installing ${path} failed (exit ${commit.code})`, commit.stderr, commit.code === 3 ? `the host's own error is above; fix it there (is the ${stack.name} service running?) and push again` : undefined);
+    }
+    where = 'verify';
+    step('verifying');
+    const check = await verify(conn, h, before, commit.stdout, opts.verifyTimeoutS);
+    if (!routeCheckOk(check)) {
+      result.problems = describeRouteCheck(check);
+      throw new StepError('verify', `the kernel does not have the planned routes ${opts.verifyTimeoutS} s after applying`, undefined,
+        stack.name === 'networkd' ? `is ${h.settings.networkdFile} the file that manages ${iface}? (\`networkctl status ${iface}\` shows it)` : `is ${iface} the interface on the node network?`);
+    }
+
+    // Proof that the host is still reachable after the change: a new connection confirms.
+    where = 'confirm';
+    step('confirming');
+    let second: RemoteHost | undefined;
+    try {
+      second = await connect(h, opts);
+      const r = await second.exec(['sh', HOST_SCRIPT, 'confirm', key], { sudo: true });
+      if (r.code === 4) {
+        armed = false;
+        throw new StepError('confirm', `the change was rolled back on the host before it could be confirmed (--confirm-timeout ${opts.confirmTimeoutS} s)`, r.stderr, 'raise --confirm-timeout and push again');
+      }
+      if (r.code !== 0) throw new StepError('confirm', `confirming failed (exit ${r.code})`, r.stderr);
+      armed = false;
+    } catch (e) {
+      if (e instanceof RemoteError && armed) {
+        armed = false; // cannot reach it to roll back either: its own timer will
+        throw new StepError('confirm', `could not reach ${h.name} again to confirm: ${e.message}`, e.stderr, `the host rolls back by itself within ${opts.confirmTimeoutS} s; check that the change does not cut it off`);
+      }
+      throw e;
+    } finally {
+      await second?.close().catch(() => undefined);
+    }
+    return done('changed');
+  } catch (e) {
+    result.error = describeError(e, where);
+    if (armed && conn) {
+      step('rolling back');
+      try {
+        const r = await conn.exec(['sh', HOST_SCRIPT, 'restore', key, path, h.settings.stack!, iface], { sudo: true });
+        if (r.code === 0) return done('rolled back');
+        if (r.code === 3) {
+          // The previous file is back; applying it failed for the same reason as before.
+          result.error.message += '; the previous file is back in place, but applying it failed too';
+          if (r.stderr.trim() && !result.error.stderr?.includes(r.stderr.trim())) result.error.stderr = [result.error.stderr, r.stderr.trim()].filter(Boolean).join('\n');
+          return done('rolled back');
+        }
+        result.error.message += `; rolling back failed too (exit ${r.code}): ${r.stderr.trim()}`;
+      } catch (e2) {
+        result.error.message += `; rolling back failed too: ${(e2 as Error).message}. The host rolls back by itself within ${opts.confirmTimeoutS} s`;
+      }
+    }
+    return done('failed');
+  } finally {
+    await conn?.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,124 @@
+import { isIpProblem, parseNetwork } from '../ip.js';
+import type { RemoteHost } from '../remote/connection.js';
+import { renderHost } from '../render.js';
+import { plural } from '../report.js';
+import { STACKS } from '../stacks/index.js';
+import type { HostPlan, IpValue, Route } from '../types.js';
+import { checkRoutes, describeRouteCheck, extraRoutes, routeCheckOk } from './kernel.js';
+import { connect, connectName, describeError, HOST_SCRIPT, kernelRoutes, stateKey, unifiedDiff, type PushOptions } from './pushHost.js';
+
+export type FileState = 'in sync' | 'differs' | 'missing' | 'mode differs' | 'not planned';
+
+export interface StatusResult {
+  host: string;
+  address: string;
+  ok: boolean;
+  path?: string;
+  file?: FileState;
+  /** Each drift in words: "10.200.1.0/24 via 192.168.10.102: missing from the kernel". */
+  drift: string[];
+  diff?: string;
+  seconds: number;
+  error?: { step: string; message: string; stderr?: string; hint?: string };
+}
+
+type Opts = Pick<PushOptions, 'sshConfig' | 'acceptNew' | 'connectTimeoutS' | 'commandTimeoutS' | 'inventoryName'> & { verifyTimeoutS: number };
+
+function toRange(dst: string) {
+  const v = parseNetwork(dst, { column: 1, length: 1 });
+  return isIpProblem(v) ? null : v;
+}
+
+/**
+ * Read only: is routegen's file on the host identical to the plan, is every planned route in
+ * the kernel via the planned gateway, and are there routes into the cluster's pod subnets that
+ * the plan does not have (stale or made by hand)?
+ */
+export async function statusHost(h: HostPlan, cluster: IpValue[], opts: Opts): Promise<StatusResult> {
+  const t0 = Date.now();
+  const stack = STACKS[h.settings.stack!];
+  const path = stack.path(h.settings);
+  const planned = renderHost(h, opts.inventoryName)[0]?.content ?? null;
+  const res: StatusResult = { host: h.name, address: connectName(h), ok: false, path, drift: [], seconds: 0 };
+  let conn: RemoteHost | undefined;
+  let step = 'connect';
+  try {
+    conn = await connect(h, opts);
+    step = 'read';
+    const cur = await conn.readFile(path);
+    const current = cur?.toString('utf8') ?? null;
+    if (current === null) res.file = planned === null ? 'in sync' : 'missing';
+    else if (planned === null) res.file = 'not planned';
+    else if (current !== planned) res.file = 'differs';
+    else res.file = (((await conn.stat(path))?.mode ?? 0) & 0o7777) === stack.mode ? 'in sync' : 'mode differs';
+    if (res.file !== 'in sync') {
+      res.drift.push(`${path}: ${res.file === 'missing' ? 'missing (never pushed?)' : res.file === 'not planned' ? 'present, but the plan has no routes for this host' : res.file}`);
+      res.diff = unifiedDiff(path, current, planned);
+    }
+    const pending = await conn.stat(`${HOST_SCRIPT.replace(/[^/]+$/, '')}${stateKey(path)}.pending`).catch(() => null);
+    if (pending) res.drift.push('a push is waiting for its confirmation (or was interrupted): it rolls back by itself');
+    step = 'routes';
+    const kernel = await kernelRoutes(conn);
+    const check = checkRoutes(kernel, h.routes, h.settings.interface!, h.settings.metric);
+    res.drift.push(...describeRouteCheck(check));
+    for (const k of extraRoutes(kernel, h.routes, cluster, toRange)) {
+      res.drift.push(`${k.dst} via ${k.gateway}${k.dev ? ` dev ${k.dev}` : ''}: in the kernel but not in the plan (stale or made by hand)`);
+    }
+    res.ok = res.drift.length === 0;
+  } catch (e) {
+    res.error = describeError(e, step);
+  } finally {
+    await conn?.close().catch(() => undefined);
+    res.seconds = (Date.now() - t0) / 1000;
+  }
+  return res;
+}
+
+export interface RollbackResult {
+  host: string;
+  address: string;
+  ok: boolean;
+  path: string;
+  message: string;
+  seconds: number;
+  error?: { step: string; message: string; stderr?: string; hint?: string };
+}
+
+/** Puts back the file routegen kept before its last push to the host, and applies it. */
+export async function rollbackHost(h: HostPlan, opts: Opts): Promise<RollbackResult> {
+  const t0 = Date.now();
+  const stack = STACKS[h.settings.stack!];
+  const path = stack.path(h.settings);
+  const res: RollbackResult = { host: h.name, address: connectName(h), ok: false, path, message: '', seconds: 0 };
+  let conn: RemoteHost | undefined;
+  try {
+    conn = await connect(h, opts);
+    if (!(await conn.stat(HOST_SCRIPT))) {
+      res.error = { step: 'rollback', message: `routegen has not pushed to ${h.name}: there is nothing to roll back` };
+    } else {
+      const r = await conn.exec(['sh', HOST_SCRIPT, 'rollback', stateKey(path), path, h.settings.stack!, h.settings.interface!], { sudo: true });
+      if (r.code === 0) {
+        // The kernel must now hold what the restored file asks for.
+        const restored = (await conn.readFile(path))?.toString('utf8') ?? null;
+        const want: Route[] = restored === null ? [] : stack.routes(restored).map((x) => ({ family: x.to.includes(':') ? 6 : 4, to: x.to, via: x.via, owner: '' }));
+        const deadline = Date.now() + opts.verifyTimeoutS * 1000;
+        let check = checkRoutes(await kernelRoutes(conn), want, h.settings.interface!, undefined);
+        while (!routeCheckOk(check) && Date.now() < deadline) {
+          await new Promise((t) => setTimeout(t, 200));
+          check = checkRoutes(await kernelRoutes(conn), want, h.settings.interface!, undefined);
+        }
+        res.ok = routeCheckOk(check);
+        res.message = restored === null ? `removed ${path} (there was none before the last push), and applied that` : `restored the ${path} kept before the last push (${plural(want.length, 'route')}), and applied it`;
+        if (!res.ok) res.error = { step: 'verify', message: `${res.message}, but the kernel does not match it: ${describeRouteCheck(check).join('; ')}` };
+      } else {
+        res.error = { step: 'rollback', message: r.code === 5 ? 'a push is waiting for its confirmation; it rolls back by itself' : `rollback failed (exit ${r.code})`, stderr: r.stderr.trim() || undefined };
+      }
+    }
+  } catch (e) {
+    res.error = describeError(e, 'connect');
+  } finally {
+    await conn?.close().catch(() => undefined);
+    res.seconds = (Date.now() - t0) / 1000;
+  }
+  return res;
+}
