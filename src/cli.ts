@@ -3,6 +3,7 @@ import yargs, { type Argv } from 'yargs';
 import { formatUserError, UserError } from './errors.js';
 import { processIo, type CommonArgs, type Io } from './commands/common.js';
 import { planCommand } from './commands/plan.js';
+import { discoverCommand, type DiscoverArgs } from './commands/discover.js';
 import { pushCommand, type PushArgs } from './commands/push.js';
 import { renderCommand, type RenderArgs } from './commands/render.js';
 import { rollbackCommand, statusCommand } from './commands/status.js';
@@ -25,9 +26,9 @@ function common(y: Argv) {
 
 function stackOptions(y: Argv) {
   return y
-    .option('stack', { type: 'string', choices: STACK_NAMES as unknown as string[], describe: 'network stack of every host (overrides routegen.yaml)', group: 'Stack:' })
+    .option('stack', { type: 'string', choices: [...STACK_NAMES, 'auto'], describe: 'network stack of every host (overrides routegen.yaml); auto: ask each host (push, diff, status)', group: 'Stack:' })
     .option('interface', { type: 'string', describe: 'interface the node network is on, e.g. eth1', group: 'Stack:' })
-    .option('networkd-file', { type: 'string', describe: 'networkd: the .network file managing the interface [default: 10-IFACE.network]', group: 'Stack:' })
+    .option('networkd-file', { type: 'string', describe: 'networkd: the .network file managing the interface [default: asked from the host; render: 10-IFACE.network]', group: 'Stack:' })
     .option('metric', { type: 'number', describe: 'route metric', group: 'Stack:' });
 }
 
@@ -99,7 +100,16 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       (y) => remoteOptions(stackOptions(common(y))),
       (a) => run(() => rollbackCommand(a as unknown as PushArgs, io))(),
     )
-    .demandCommand(1, 'Name a command: plan, render, push, diff, status or rollback. See routegen --help.')
+    .command(
+      'discover',
+      "find each host's network stack, the interface holding its address and (networkd) its .network file (read only)",
+      (y) =>
+        remoteOptions(common(y))
+          .option('write', { type: 'boolean', describe: 'record the findings in routegen.yaml (-c FILE) under hosts:, keeping the rest of the file' })
+          .example('$0 discover --write', 'then `routegen render` works offline'),
+      (a) => run(() => discoverCommand(a as unknown as DiscoverArgs, io))(),
+    )
+    .demandCommand(1, 'Name a command: plan, render, push, diff, status, rollback or discover. See routegen --help.')
     .strict()
     .recommendCommands()
     .version(pkg.version)

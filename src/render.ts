@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from './errors.js';
 import type { PlannedHost } from './plan.js';
 import { STACKS } from './stacks/index.js';
-import type { HostPlan, RenderedFile, StackName } from './types.js';
+import type { HostPlan, HostSettings, RenderedFile, StackName } from './types.js';
 
 /** templates/ beside src/ and dist/ alike. */
 export const TEMPLATE_DIR = fileURLToPath(new URL('../templates/', import.meta.url));
@@ -31,6 +31,13 @@ export function safeLabel(name: string): string {
   return name.replace(/[^A-Za-z0-9._+@-]/g, '_') || 'inventory';
 }
 
+/** Offline, a networkd host's `.network` file defaults to `10-<interface>.network`; push
+ * asks the host instead (`networkctl status`). */
+export function renderSettings(s: HostSettings): HostSettings {
+  if (s.stack === 'networkd' && s.interface && !s.networkdFile) return { ...s, networkdFile: `10-${s.interface}.network` };
+  return s;
+}
+
 /**
  * Every host must have the settings its stack needs before anything is rendered; lists every
  * host that lacks one, so the user fixes them all in one go.
@@ -38,7 +45,7 @@ export function safeLabel(name: string): string {
 export function checkRenderable(hosts: PlannedHost[]): void {
   const missing: string[] = [];
   for (const h of hosts) {
-    const s = h.settings;
+    const s = renderSettings(h.settings);
     if (!s.stack) {
       missing.push(`${h.machine.hostname}: no network stack`);
       continue;
@@ -51,7 +58,7 @@ export function checkRenderable(hosts: PlannedHost[]): void {
   const shown = missing.length > 8 ? [...missing.slice(0, 8), `... and ${missing.length - 8} more`] : missing;
   throw new UserError(`routegen needs to know each host's network stack and interface:\n  ${shown.join('\n  ')}`, {
     kind: 'usage',
-    hint: 'pass --stack networkd|netplan|ifupdown and --interface IFACE (e.g. --stack networkd --interface eth1), or set them in routegen.yaml under defaults: or hosts:',
+    hint: 'pass --stack networkd|netplan|ifupdown and --interface IFACE (e.g. --stack networkd --interface eth1), set them in routegen.yaml under defaults: or hosts:, or let `routegen discover --write` find them on the hosts',
   });
 }
 
@@ -60,7 +67,7 @@ export function checkRenderable(hosts: PlannedHost[]): void {
  * owns there instead.
  */
 export function renderHost(host: HostPlan, inventoryName: string): RenderedFile[] {
-  const s = host.settings;
+  const s = renderSettings(host.settings);
   if (!s.stack) throw new Error(`internal: renderHost(${host.name}) without a stack`);
   if (host.routes.length === 0) return [];
   const stack = STACKS[s.stack];

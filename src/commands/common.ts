@@ -50,12 +50,12 @@ function readInput(path: string, what: string, hint: string): string {
 }
 
 /** Reads the inventory and routegen.yaml (the one given, or ./routegen.yaml when present). */
-export function loadInputs(args: CommonArgs): { config: Config; plan: RoutePlan; hosts: PlannedHost[] } {
+export function loadInputs(args: CommonArgs, opts: { configMayBeMissing?: boolean } = {}): { config: Config; plan: RoutePlan; hosts: PlannedHost[] } {
   const text = readInput(args.inventory, 'inventory', 'give the machines.txt of your cluster with -i FILE (one line per machine: IP FQDN HOSTNAME [POD_SUBNET])');
   const inv = parseInventory(text, args.inventory);
   let config = EMPTY_CONFIG;
   const configPath = args.config ?? (existsSync('routegen.yaml') ? 'routegen.yaml' : undefined);
-  if (configPath) config = loadConfig(readInput(configPath, 'config file', 'pass -c FILE, or leave it out to use no config'), configPath);
+  if (configPath && !(opts.configMayBeMissing && !existsSync(configPath))) config = loadConfig(readInput(configPath, 'config file', 'pass -c FILE, or leave it out to use no config'), configPath);
   const flags = checkFlags(args as unknown as Record<string, unknown>);
   const plan = planRoutes(inv, config, flags);
   return { config, plan, hosts: selectHosts(plan, args.hosts) };

@@ -2,7 +2,6 @@ import { UserError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { runHosts } from '../push/run.js';
 import type { HostResult, Outcome } from '../push/pushHost.js';
-import { checkRenderable } from '../render.js';
 import { plural, table, type Colors } from '../report.js';
 import { loadInputs, type CommonArgs, type Io } from './common.js';
 
@@ -74,7 +73,6 @@ function count(v: number | undefined): string {
  */
 export async function pushCommand(args: PushArgs, io: Io, mode: 'push' | 'diff' = 'push'): Promise<number> {
   const { plan, hosts } = loadInputs(args);
-  checkRenderable(hosts);
   if (!Number.isInteger(args.parallel) || args.parallel < 1) throw new UserError(`--parallel must be a whole number of at least 1; got ${args.parallel}`, { kind: 'usage' });
   for (const k of ['connect-timeout', 'command-timeout', 'confirm-timeout', 'verify-timeout'] as const) {
     const v = args[k];
@@ -143,9 +141,9 @@ export async function pushCommand(args: PushArgs, io: Io, mode: 'push' | 'diff' 
   if (!args.quiet) {
     io.out(
       table(
-        ['HOST', 'RESULT', 'ROUTES', 'ADDED', 'REMOVED', 'TIME'],
-        results.map((r) => [r.host, paint(c, r.outcome), String(r.routes), count(r.added), count(r.removed), `${r.seconds.toFixed(1)}s`]),
-        { align: ['l', 'l', 'r', 'r', 'r', 'r'], c },
+        ['HOST', 'RESULT', 'ROUTES', 'ADDED', 'REMOVED', 'TIME', 'STACK'],
+        results.map((r) => [r.host, paint(c, r.outcome), String(r.routes), count(r.added), count(r.removed), `${r.seconds.toFixed(1)}s`, r.stack ? `${r.stack} ${r.interface}` : '-']),
+        { align: ['l', 'l', 'r', 'r', 'r', 'r', 'l'], c },
       ),
     );
   }

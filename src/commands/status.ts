@@ -1,7 +1,6 @@
 import pLimit from 'p-limit';
 import { hostPlan } from '../plan.js';
 import { rollbackHost, statusHost, type RollbackResult, type StatusResult } from '../push/status.js';
-import { checkRenderable } from '../render.js';
 import { plural, table } from '../report.js';
 import { loadInputs, type Io } from './common.js';
 import type { RemoteArgs } from './push.js';
@@ -20,7 +19,6 @@ function remoteOpts(args: RemoteArgs, inventoryName: string) {
 /** `routegen status`: read only; exit 0 when every host matches the plan, 1 on any drift. */
 export async function statusCommand(args: RemoteArgs, io: Io): Promise<number> {
   const { plan, hosts } = loadInputs(args);
-  checkRenderable(hosts);
   const cluster = plan.inventory.machines.flatMap((m) => m.podSubnets);
   const limit = pLimit(Math.max(1, args.parallel));
   const opts = remoteOpts(args, plan.inventory.name);
@@ -70,7 +68,6 @@ export async function statusCommand(args: RemoteArgs, io: Io): Promise<number> {
 /** `routegen rollback`: put back the file kept before the last push, and apply it. */
 export async function rollbackCommand(args: RemoteArgs, io: Io): Promise<number> {
   const { plan, hosts } = loadInputs(args);
-  checkRenderable(hosts);
   const limit = pLimit(Math.max(1, args.parallel));
   const opts = remoteOpts(args, plan.inventory.name);
   const results: RollbackResult[] = await Promise.all(hosts.map((h) => limit(() => rollbackHost(hostPlan(plan, h), opts))));

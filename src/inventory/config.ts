@@ -4,7 +4,8 @@ import { STACK_NAMES, type ConnectVia, type HostSettings, type Inventory, type S
 
 /** Settings that routegen.yaml, its `hosts:` entries and command-line flags can give. */
 export interface HostOverrides {
-  stack?: StackName;
+  /** `auto`: discover it on the host (push, diff, status). */
+  stack?: StackName | 'auto';
   interface?: string;
   networkdFile?: string;
   metric?: number;
@@ -60,7 +61,7 @@ const pathString: Check<string> = (v) =>
     : { ok: false, message: `identity-file must be a file path; found ${JSON.stringify(v)}` };
 
 export const checks = {
-  stack: oneOf('stack', STACK_NAMES),
+  stack: oneOf('stack', [...STACK_NAMES, 'auto'] as const),
   interface: pattern('interface', INTERFACE_RE, 'an interface name such as eth1 or enp0s8: up to 15 letters, digits, "_", "." or "-"'),
   networkdFile: pattern('networkd-file', NETWORKD_FILE_RE, 'the name of the .network file that manages the interface, e.g. 10-eth1.network'),
   metric: integer('metric', 0, 4294967295),
@@ -231,7 +232,7 @@ export function settingsFor(host: string, config: Config, flags: HostOverrides):
   const layers = [config.defaults, config.hosts.get(host)?.overrides ?? {}, flags];
   const s: HostSettings = { ssh: { via: 'ip' } };
   for (const l of layers) {
-    if (l.stack !== undefined) s.stack = l.stack;
+    if (l.stack !== undefined) s.stack = l.stack === 'auto' ? undefined : l.stack;
     if (l.interface !== undefined) s.interface = l.interface;
     if (l.networkdFile !== undefined) s.networkdFile = l.networkdFile;
     if (l.metric !== undefined) s.metric = l.metric;
@@ -239,7 +240,6 @@ export function settingsFor(host: string, config: Config, flags: HostOverrides):
       for (const [k, v] of Object.entries(l.ssh)) if (v !== undefined) (s.ssh as unknown as Record<string, unknown>)[k] = v;
     }
   }
-  if (s.stack === 'networkd' && s.interface && !s.networkdFile) s.networkdFile = `10-${s.interface}.network`;
   return s;
 }
 
@@ -254,7 +254,7 @@ export function checkFlags(flags: Record<string, unknown>): HostOverrides {
     if (r.ok) set(r.value);
     else bad.push(`--${name}: ${r.message}${r.hint ? ` (${r.hint})` : ''}`);
   };
-  take('stack', 'stack', (v) => (out.stack = v as StackName));
+  take('stack', 'stack', (v) => (out.stack = v as StackName | 'auto'));
   take('interface', 'interface', (v) => (out.interface = v as string));
   take('networkd-file', 'networkdFile', (v) => (out.networkdFile = v as string));
   take('metric', 'metric', (v) => (out.metric = v as number));

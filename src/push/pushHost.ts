@@ -6,6 +6,7 @@ import { resolveSshTarget } from '../remote/sshConfig.js';
 import { TEMPLATE_DIR, renderHost } from '../render.js';
 import { STACKS, type StackModule } from '../stacks/index.js';
 import type { HostPlan, Route } from '../types.js';
+import { completeSettings } from './discover.js';
 import { checkRoutes, describeRouteCheck, parseKernelRoutes, routeCheckOk, type RouteCheck } from './kernel.js';
 
 /** Where routegen keeps its helper script and per-file state on a host (0700, root). */
@@ -27,8 +28,10 @@ export interface HostResult {
   added?: number;
   removed?: number;
   seconds: number;
-  /** Path of routegen's file on the host. */
+  /** Path of routegen's file on the host, and the stack and interface used (given or discovered). */
   path?: string;
+  stack?: string;
+  interface?: string;
   /** Unified diff of current → planned (dry run and diff). */
   diff?: string;
   /** What failed: the step, the message, the host's own error text, what to try. */
@@ -170,14 +173,10 @@ export function describeError(e: unknown, step: string): NonNullable<HostResult[
  * apply, verify the kernel, and confirm from a NEW connection. Any failure after arming rolls
  * back at once; if routegen dies, the host rolls back by itself when the timer fires.
  */
-export async function pushHost(h: HostPlan, opts: PushOptions): Promise<HostResult> {
+export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostResult> {
   const t0 = Date.now();
-  const stack = STACKS[h.settings.stack!];
-  const path = stack.path(h.settings);
-  const [file] = renderHost(h, opts.inventoryName);
-  const planned = file?.content ?? null;
-  const result: HostResult = { host: h.name, address: connectName(h), outcome: 'failed', routes: h.routes.length, seconds: 0, path };
-  const step = (s: Step) => opts.onStep?.(h.name, s);
+  const result: HostResult = { host: h0.name, address: connectName(h0), outcome: 'failed', routes: h0.routes.length, seconds: 0 };
+  const step = (s: Step) => opts.onStep?.(h0.name, s);
   const done = (outcome: Outcome) => {
     result.outcome = outcome;
     result.seconds = (Date.now() - t0) / 1000;
@@ -188,11 +187,21 @@ export async function pushHost(h: HostPlan, opts: PushOptions): Promise<HostResu
   let where = 'connect';
   let conn: RemoteHost | undefined;
   let armed = false;
-  const key = stateKey(path);
-  const iface = h.settings.interface!;
+  let restoreArgs: string[] = [];
   try {
     step('connecting');
-    conn = await connect(h, opts);
+    conn = await connect(h0, opts);
+    where = 'discover';
+    const { settings, problem } = await completeSettings(conn, h0);
+    if (problem) throw new StepError('discover', problem, undefined, 'give the stack and interface with flags or in routegen.yaml (`routegen discover --write` records what it finds)');
+    const h: HostPlan = { ...h0, settings };
+    const stack = STACKS[settings.stack!];
+    const path = stack.path(settings);
+    const iface = settings.interface!;
+    const key = stateKey(path);
+    Object.assign(result, { path, stack: stack.name, interface: iface });
+    restoreArgs = ['sh', HOST_SCRIPT, 'restore', key, path, stack.name, iface];
+    const planned = renderHost(h, opts.inventoryName)[0]?.content ?? null;
     where = 'check';
     step('checking');
     await preflight(conn, stack, h);
@@ -289,7 +298,7 @@ export async function pushHost(h: HostPlan, opts: PushOptions): Promise<HostResu
     if (armed && conn) {
       step('rolling back');
       try {
-        const r = await conn.exec(['sh', HOST_SCRIPT, 'restore', key, path, h.settings.stack!, iface], { sudo: true });
+        const r = await conn.exec(restoreArgs, { sudo: true });
         if (r.code === 0) return done('rolled back');
         if (r.code === 3) {
           // The previous file is back; applying it failed for the same reason as before.

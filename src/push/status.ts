@@ -1,9 +1,10 @@
 import { isIpProblem, parseNetwork } from '../ip.js';
-import type { RemoteHost } from '../remote/connection.js';
+import { RemoteError, type RemoteHost } from '../remote/connection.js';
 import { renderHost } from '../render.js';
 import { plural } from '../report.js';
 import { STACKS } from '../stacks/index.js';
 import type { HostPlan, IpValue, Route } from '../types.js';
+import { completeSettings } from './discover.js';
 import { checkRoutes, describeRouteCheck, extraRoutes, routeCheckOk } from './kernel.js';
 import { connect, connectName, describeError, HOST_SCRIPT, kernelRoutes, stateKey, unifiedDiff, type PushOptions } from './pushHost.js';
 
@@ -34,16 +35,21 @@ function toRange(dst: string) {
  * the kernel via the planned gateway, and are there routes into the cluster's pod subnets that
  * the plan does not have (stale or made by hand)?
  */
-export async function statusHost(h: HostPlan, cluster: IpValue[], opts: Opts): Promise<StatusResult> {
+export async function statusHost(h0: HostPlan, cluster: IpValue[], opts: Opts): Promise<StatusResult> {
   const t0 = Date.now();
-  const stack = STACKS[h.settings.stack!];
-  const path = stack.path(h.settings);
-  const planned = renderHost(h, opts.inventoryName)[0]?.content ?? null;
-  const res: StatusResult = { host: h.name, address: connectName(h), ok: false, path, drift: [], seconds: 0 };
+  const res: StatusResult = { host: h0.name, address: connectName(h0), ok: false, drift: [], seconds: 0 };
   let conn: RemoteHost | undefined;
   let step = 'connect';
   try {
-    conn = await connect(h, opts);
+    conn = await connect(h0, opts);
+    step = 'discover';
+    const { settings, problem } = await completeSettings(conn, h0);
+    if (problem) throw new RemoteError(problem, { kind: 'command', step, host: h0.name, hint: 'give the stack and interface with flags or in routegen.yaml' });
+    const h: HostPlan = { ...h0, settings };
+    const stack = STACKS[settings.stack!];
+    const path = stack.path(settings);
+    res.path = path;
+    const planned = renderHost(h, opts.inventoryName)[0]?.content ?? null;
     step = 'read';
     const cur = await conn.readFile(path);
     const current = cur?.toString('utf8') ?? null;
@@ -85,14 +91,18 @@ export interface RollbackResult {
 }
 
 /** Puts back the file routegen kept before its last push to the host, and applies it. */
-export async function rollbackHost(h: HostPlan, opts: Opts): Promise<RollbackResult> {
+export async function rollbackHost(h0: HostPlan, opts: Opts): Promise<RollbackResult> {
   const t0 = Date.now();
-  const stack = STACKS[h.settings.stack!];
-  const path = stack.path(h.settings);
-  const res: RollbackResult = { host: h.name, address: connectName(h), ok: false, path, message: '', seconds: 0 };
+  const res: RollbackResult = { host: h0.name, address: connectName(h0), ok: false, path: '', message: '', seconds: 0 };
   let conn: RemoteHost | undefined;
   try {
-    conn = await connect(h, opts);
+    conn = await connect(h0, opts);
+    const { settings, problem } = await completeSettings(conn, h0);
+    if (problem) throw new RemoteError(problem, { kind: 'command', step: 'discover', host: h0.name, hint: 'give the stack and interface with flags or in routegen.yaml' });
+    const h: HostPlan = { ...h0, settings };
+    const stack = STACKS[settings.stack!];
+    const path = stack.path(settings);
+    res.path = path;
     if (!(await conn.stat(HOST_SCRIPT))) {
       res.error = { step: 'rollback', message: `routegen has not pushed to ${h.name}: there is nothing to roll back` };
     } else {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BIN } from '../helpers/cli.js';
+import { BIN, routegen as localRoutegen } from '../helpers/cli.js';
 import { Lab, requireLab, type LabOptions, type LabRoute } from './lab.js';
 
 interface Ctx {
@@ -303,4 +303,47 @@ if (requireLab()) {
   });
 
   ifu.run();
+
+  // ------------------------------------------------------------------ every host as it is
+  const mixed = labSuite('discover and push with no stack given: netplan, networkd and ifupdown side by side', {
+    stack: (h) => (h === 'server' ? 'netplan' : h === 'node-0' ? 'networkd' : 'ifupdown'),
+  });
+
+  mixed('discover names each host\'s stack, interface and .network file; --write records them', async (ctx) => {
+    const lab = need(ctx);
+    const cfg = path.join(lab.dir, 'routegen.yaml');
+    const r = await routegen(lab, ['discover', '-i', ctx.inventory!, '-c', cfg, '--write', '--json']);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    const found = JSON.parse(r.stdout).hosts.map((h: { host: string; stack: string; interface: string; networkdFile?: string }) => [h.host, h.stack, h.interface, h.networkdFile ?? null]);
+    assert.equal(found, [
+      ['server', 'netplan', 'eth1', null],
+      ['node-0', 'networkd', 'eth1', '10-eth1.network'],
+      ['node-1', 'ifupdown', 'eth1', null],
+    ]);
+    // what was written lets render work offline, with each host in its own stack
+    const out = path.join(lab.dir, 'rendered');
+    const rr = localRoutegen(['render', '-i', ctx.inventory!, '-c', cfg, '--out', out]);
+    assert.is(rr.code, 0, rr.stdout + rr.stderr);
+    assert.ok(fs.existsSync(path.join(out, 'server', NETPLAN)));
+    assert.ok(fs.existsSync(path.join(out, 'node-0', DROPIN)));
+    assert.ok(fs.existsSync(path.join(out, 'node-1', '/etc/network/interfaces.d/routegen-pod-routes')));
+  });
+
+  mixed('push with no stack flags configures all three; after a reboot of every host the routes are back', async (ctx) => {
+    const lab = need(ctx);
+    const [cmd, ...rest] = ['push', '-i', ctx.inventory!, '-c', '/dev/null'];
+    const r = await lab.jumpbox(['node', BIN, cmd!, '-F', lab.sshConfigFile, ...rest], { env: { NO_COLOR: '1' }, timeoutMs: 120_000 });
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /server\s+changed.*netplan eth1/);
+    assert.match(r.stdout, /node-0\s+changed.*networkd eth1/);
+    assert.match(r.stdout, /node-1\s+changed.*ifupdown eth1/);
+    await assertGuideRoutes(lab, 'after push');
+    for (const h of ['server', 'node-0', 'node-1']) await lab.reboot(h);
+    await assertGuideRoutes(lab, 'after reboot');
+    await assertPodsTalk(lab);
+    const st = await routegen(lab, ['status', '-i', ctx.inventory!, '-c', '/dev/null']);
+    assert.is(st.code, 0, st.stdout + st.stderr);
+  });
+
+  mixed.run();
 }

@@ -1,0 +1,98 @@
+import pLimit from 'p-limit';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { Document, isMap, parseDocument } from 'yaml';
+import { loadConfig } from '../inventory/config.js';
+import { hostPlan } from '../plan.js';
+import { discoverHost, type Discovery } from '../push/discover.js';
+import { connect, connectName, describeError } from '../push/pushHost.js';
+import type { RemoteHost } from '../remote/connection.js';
+import { plural, table } from '../report.js';
+import { loadInputs, type Io } from './common.js';
+import type { RemoteArgs } from './push.js';
+
+export interface DiscoverArgs extends RemoteArgs {
+  write?: boolean;
+}
+
+interface DiscoverResult extends Discovery {
+  host: string;
+  address: string;
+  seconds: number;
+  error?: { step: string; message: string; stderr?: string; hint?: string };
+}
+
+/**
+ * Writes the findings into routegen.yaml under `hosts:`, keeping everything else in the file
+ * (comments included); the result is checked by the same loader before it replaces the file.
+ */
+function writeConfig(path: string, results: DiscoverResult[]): number {
+  const doc = existsSync(path) ? parseDocument(readFileSync(path, 'utf8')) : new Document({});
+  if (!existsSync(path)) doc.commentBefore = ' routegen settings: `routegen discover --write` filled in hosts:';
+  if (!isMap(doc.contents)) doc.contents = doc.createNode({}) as never;
+  let n = 0;
+  for (const r of results) {
+    if (!r.stack || r.stack === 'networkmanager' || !r.interface) continue;
+    doc.setIn(['hosts', r.host, 'stack'], r.stack);
+    doc.setIn(['hosts', r.host, 'interface'], r.interface);
+    if (r.networkdFile) doc.setIn(['hosts', r.host, 'networkd-file'], r.networkdFile);
+    else if (doc.hasIn(['hosts', r.host, 'networkd-file'])) doc.deleteIn(['hosts', r.host, 'networkd-file']);
+    n++;
+  }
+  const text = doc.toString();
+  loadConfig(text, path); // never write a file routegen itself would reject
+  const tmp = `${path}.routegen-tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+  return n;
+}
+
+/** `routegen discover`: per host, which stack manages the interface holding its address. */
+export async function discoverCommand(args: DiscoverArgs, io: Io): Promise<number> {
+  // --write creates the config file when it does not exist yet.
+  const { plan, hosts } = loadInputs(args, { configMayBeMissing: args.write });
+  const limit = pLimit(Math.max(1, args.parallel));
+  const opts = { sshConfig: args['ssh-config'], acceptNew: args['accept-new'], connectTimeoutS: args['connect-timeout'], commandTimeoutS: args['command-timeout'] };
+  const results: DiscoverResult[] = await Promise.all(
+    hosts.map((ph) =>
+      limit(async () => {
+        const h = hostPlan(plan, ph);
+        const t0 = Date.now();
+        let conn: RemoteHost | undefined;
+        try {
+          conn = await connect(h, opts);
+          return { host: h.name, address: connectName(h), ...(await discoverHost(conn, h)), seconds: (Date.now() - t0) / 1000 };
+        } catch (e) {
+          return { host: h.name, address: connectName(h), evidence: '', seconds: (Date.now() - t0) / 1000, error: describeError(e, 'connect') };
+        } finally {
+          await conn?.close().catch(() => undefined);
+        }
+      }),
+    ),
+  );
+  const bad = results.filter((r) => r.error || !r.stack || r.stack === 'networkmanager');
+  const configPath = args.config ?? 'routegen.yaml';
+  let written = 0;
+  if (args.write && results.length > bad.length) written = writeConfig(configPath, results);
+  if (args.json) {
+    io.out(JSON.stringify({ command: 'discover', ok: bad.length === 0, written: args.write ? configPath : null, hosts: results }, null, 2));
+    return bad.length ? 1 : 0;
+  }
+  const { c } = io;
+  io.out(
+    table(
+      ['HOST', 'ADDRESS', 'STACK', 'INTERFACE', 'NETWORKD FILE', 'HOW'],
+      results.map((r) => [
+        r.host,
+        r.address,
+        r.error ? c.red('unreachable') : r.stack ? (r.stack === 'networkmanager' ? c.yellow(r.stack) : c.green(r.stack)) : c.red('unknown'),
+        r.interface ?? '-',
+        r.networkdFile ?? '-',
+        r.error ? r.error.message : r.stack === 'networkmanager' ? `${r.evidence} (not supported yet)` : r.evidence,
+      ]),
+      { c },
+    ),
+  );
+  const summary = `\n${plural(results.length, 'host')}: ${results.length - bad.length} recognised${bad.length ? `, ${bad.length} not` : ''}.`;
+  io.out(summary + (args.write ? ` Wrote ${plural(written, 'host')} into ${configPath}.` : results.length > bad.length ? ' `--write` records this in routegen.yaml, so render can work offline.' : ''));
+  return bad.length ? 1 : 0;
+}
