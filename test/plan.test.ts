@@ -4,6 +4,7 @@ import { UserError } from '../src/errors.js';
 import { EMPTY_CONFIG, loadConfig } from '../src/inventory/config.js';
 import { parseInventory } from '../src/inventory/machines.js';
 import { hostPlan, planRoutes, selectHosts } from '../src/plan.js';
+import { renderSettings } from '../src/render.js';
 
 const GUIDE = `192.168.10.100 server.kubernetes.local server
 192.168.10.101 node-0.kubernetes.local node-0 10.200.0.0/24
@@ -83,7 +84,12 @@ test('settings: defaults < config defaults < host entry < flags', () => {
   const plan = planRoutes(parseInventory(GUIDE, 'machines.txt'), cfg, { interface: 'ens3' });
   const s = Object.fromEntries(plan.hosts.map((h) => [h.machine.hostname, h.settings]));
   assert.equal(s.server, { stack: 'netplan', interface: 'ens3', ssh: { via: 'ip' } });
-  assert.equal(s['node-0'], { stack: 'networkd', interface: 'ens3', networkdFile: '10-ens3.network', metric: 5, ssh: { via: 'ip' } });
+  // The networkd file is left to the host (push asks networkctl); render defaults it offline.
+  assert.equal(s['node-0'], { stack: 'networkd', interface: 'ens3', metric: 5, ssh: { via: 'ip' } });
+  assert.is(renderSettings(s['node-0']!).networkdFile, '10-ens3.network');
+  // --stack auto (or stack: auto) means: ask the host
+  const auto = planRoutes(parseInventory(GUIDE, 'machines.txt'), cfg, { stack: 'auto' });
+  assert.equal(auto.hosts.map((h) => h.settings.stack), [undefined, undefined, undefined]);
 });
 
 test('--hosts selects hosts but routes still cover the cluster; unknown names are usage errors', () => {
