@@ -110,6 +110,13 @@ export async function connect(h: HostPlan, opts: Pick<PushOptions, 'sshConfig' |
   });
 }
 
+/** Writing network configuration needs root: the login user, or `sudo -n` without a password. */
+export function requirePrivilege(conn: RemoteHost): void {
+  if (conn.privileged) return;
+  const u = conn.user;
+  throw new StepError('sudo', `${u} is not root, and \`sudo -n true\` fails on ${conn.target.alias} (sudo is missing, or asks for a password)`, undefined, `give ${u} a passwordless sudo rule (sudoers: "${u} ALL=(root) NOPASSWD: ALL", or limited to the commands routegen runs), or connect as root`);
+}
+
 async function preflight(conn: RemoteHost, stack: StackModule, h: HostPlan): Promise<void> {
   for (const check of stack.preflight(h.settings)) {
     let found: string | undefined;
@@ -191,6 +198,7 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
   try {
     step('connecting');
     conn = await connect(h0, opts);
+    if (!opts.dryRun && !opts.diffOnly) requirePrivilege(conn);
     where = 'discover';
     const { settings, problem } = await completeSettings(conn, h0);
     if (problem) throw new StepError('discover', problem, undefined, 'give the stack and interface with flags or in routegen.yaml (`routegen discover --write` records what it finds)');

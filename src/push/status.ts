@@ -6,7 +6,7 @@ import { STACKS } from '../stacks/index.js';
 import type { HostPlan, IpValue, Route } from '../types.js';
 import { completeSettings } from './discover.js';
 import { checkRoutes, describeRouteCheck, extraRoutes, routeCheckOk } from './kernel.js';
-import { connect, connectName, describeError, HOST_SCRIPT, kernelRoutes, stateKey, unifiedDiff, type PushOptions } from './pushHost.js';
+import { connect, connectName, describeError, HOST_SCRIPT, kernelRoutes, requirePrivilege, stateKey, unifiedDiff, type PushOptions } from './pushHost.js';
 
 export type FileState = 'in sync' | 'differs' | 'missing' | 'mode differs' | 'not planned';
 
@@ -103,11 +103,12 @@ export async function rollbackHost(h0: HostPlan, opts: Opts): Promise<RollbackRe
     const stack = STACKS[settings.stack!];
     const path = stack.path(settings);
     res.path = path;
-    if (!(await conn.stat(HOST_SCRIPT))) {
-      res.error = { step: 'rollback', message: `routegen has not pushed to ${h.name}: there is nothing to roll back` };
-    } else {
+    requirePrivilege(conn);
+    {
       const r = await conn.exec(['sh', HOST_SCRIPT, 'rollback', stateKey(path), path, h.settings.stack!, h.settings.interface!], { sudo: true });
-      if (r.code === 0) {
+      if (r.code === 127 || /can't open|No such file/.test(r.stderr)) {
+        res.error = { step: 'rollback', message: `routegen has not pushed to ${h.name}: there is nothing to roll back` };
+      } else if (r.code === 0) {
         // The kernel must now hold what the restored file asks for.
         const restored = (await conn.readFile(path))?.toString('utf8') ?? null;
         const want: Route[] = restored === null ? [] : stack.routes(restored).map((x) => ({ family: x.to.includes(':') ? 6 : 4, to: x.to, via: x.via, owner: '' }));

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BIN, routegen as localRoutegen } from '../helpers/cli.js';
+import { need as needPrograms } from '../helpers/need.js';
 import { Lab, requireLab, type LabOptions, type LabRoute } from './lab.js';
 
 interface Ctx {
@@ -346,4 +347,41 @@ if (requireLab()) {
   });
 
   mixed.run();
+
+  // ------------------------------------------------------------------ a user other than root
+  if (needPrograms(['sudo', 'useradd'], 'the push-through-sudo test')) {
+  const su = labSuite('push as a user other than root, through sudo -n', { stack: 'networkd' });
+
+  su('with a NOPASSWD rule: files root-owned with the right mode, routes in the kernel; a password-asking sudo is named as such', async (ctx) => {
+    const lab = need(ctx);
+    for (const h of ['server', 'node-0', 'node-1']) {
+      // A user of the host itself (its /etc is an overlay); it logs in with the lab's key.
+      const r = await lab.exec(h, ['sh', '-c', [
+        'useradd -M -d /tmp/deploy -s /bin/sh deploy && usermod -p "*" deploy && mkdir -p /tmp/deploy && chown deploy /tmp/deploy',
+        `echo "deploy ALL=(root) ${h === 'node-1' ? '' : 'NOPASSWD: '}ALL" > /etc/sudoers.d/deploy && chmod 440 /etc/sudoers.d/deploy`,
+        'chmod 644 /run/lab/authorized_keys',
+      ].join(' && ')]);
+      assert.is(r.code, 0, r.stderr);
+    }
+    const cfg = path.join(lab.dir, 'deploy.yaml');
+    fs.writeFileSync(cfg, 'defaults:\n  stack: networkd\n  interface: eth1\n  ssh:\n    user: deploy\n');
+    const r = await routegen(lab, ['push', '-i', ctx.inventory!, '-c', cfg]);
+    assert.is(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /server\s+changed/);
+    assert.match(r.stdout, /node-0\s+changed/);
+    assert.match(r.stdout, 'node-1 (192.168.10.102) failed at sudo: deploy is not root, and `sudo -n true` fails');
+    assert.match(r.stdout, 'NOPASSWD');
+    for (const h of ['server', 'node-0']) {
+      assert.is(await lab.fileMode(h, DROPIN), 0o644);
+      const st = fs.statSync(`/proc/${lab.host(h).pid}/root${DROPIN}`);
+      assert.is(st.uid, 0, 'root-owned');
+    }
+    assert.is(await lab.readFile('node-1', DROPIN), null);
+    assert.equal(await gatewayRoutes(lab, 'node-0'), GUIDE_ROUTES['node-0']);
+    const st = await routegen(lab, ['status', '-i', ctx.inventory!, '-c', cfg, '--hosts', 'server,node-0']);
+    assert.is(st.code, 0, st.stdout + st.stderr);
+  });
+
+  su.run();
+  }
 }
