@@ -16,7 +16,8 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 
 function common(y: Argv) {
   return y
-    .option('inventory', { alias: 'i', type: 'string', default: './machines.txt', describe: 'machines.txt: IP FQDN HOSTNAME [POD_SUBNET] per line', group: 'Inputs:' })
+    .option('inventory', { alias: 'i', type: 'string', default: './machines.txt', describe: 'machines.txt (IP FQDN HOSTNAME [POD_SUBNET] per line), or `kubectl get nodes -o json` output', group: 'Inputs:' })
+    .option('inventory-format', { type: 'string', choices: ['auto', 'machines', 'kubectl'], default: 'auto', describe: 'auto: JSON starting with { is kubectl output', group: 'Inputs:' })
     .option('config', { alias: 'c', type: 'string', describe: 'routegen.yaml with defaults and per-host settings [default: ./routegen.yaml if present]', group: 'Inputs:' })
     .option('hosts', { type: 'string', describe: 'only these hosts (comma-separated hostnames)', group: 'Inputs:', coerce: (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean) })
     .option('json', { type: 'boolean', describe: 'machine-readable output on stdout', group: 'Output:' })

@@ -154,4 +154,17 @@ test('render --json lists every file and its status', () => {
   }
 });
 
+test('-i takes `kubectl get nodes -o json` output too, detected from its content', () => {
+  const r = routegen(['plan', '-i', join(ROOT, 'fixtures/kubectl/nodes.json'), '--json']);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).hosts.map((h: { name: string; routes: Array<{ to: string; via: string }> }) => [h.name, h.routes.map((x) => `${x.to} via ${x.via}`)]), [
+    ['node-0', ['10.200.1.0/24 via 192.168.10.102']],
+    ['node-1', ['10.200.0.0/24 via 192.168.10.101']],
+  ]);
+  // forced to the other format it is an error, not a guess
+  const forced = routegen(['plan', '-i', join(ROOT, 'fixtures/kubectl/nodes.json'), '--inventory-format', 'machines']);
+  assert.is(forced.code, 2);
+  assert.match(forced.stderr, /nodes\.json:1:1: /);
+});
+
 test.run();

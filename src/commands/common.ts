@@ -1,13 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { checkFlags, EMPTY_CONFIG, loadConfig, type Config } from '../inventory/config.js';
-import { parseInventory } from '../inventory/machines.js';
+import { parseInventoryText, type InventoryFormat } from '../inventory/kubectl.js';
 import { planRoutes, selectHosts, type PlannedHost, type RoutePlan } from '../plan.js';
 import { colors, useColor, type Colors } from '../report.js';
 
 /** Options every command shares (see cli.ts). */
 export interface CommonArgs {
   inventory: string;
+  'inventory-format'?: InventoryFormat | 'auto';
   config?: string;
   hosts?: string[];
   json?: boolean;
@@ -51,8 +52,8 @@ function readInput(path: string, what: string, hint: string): string {
 
 /** Reads the inventory and routegen.yaml (the one given, or ./routegen.yaml when present). */
 export function loadInputs(args: CommonArgs, opts: { configMayBeMissing?: boolean } = {}): { config: Config; plan: RoutePlan; hosts: PlannedHost[] } {
-  const text = readInput(args.inventory, 'inventory', 'give the machines.txt of your cluster with -i FILE (one line per machine: IP FQDN HOSTNAME [POD_SUBNET])');
-  const inv = parseInventory(text, args.inventory);
+  const text = readInput(args.inventory, 'inventory', 'give the machines.txt of your cluster with -i FILE (one line per machine: IP FQDN HOSTNAME [POD_SUBNET]), or the output of `kubectl get nodes -o json`');
+  const inv = parseInventoryText(text, args.inventory, args['inventory-format'] ?? 'auto');
   let config = EMPTY_CONFIG;
   const configPath = args.config ?? (existsSync('routegen.yaml') ? 'routegen.yaml' : undefined);
   if (configPath && !(opts.configMayBeMissing && !existsSync(configPath))) config = loadConfig(readInput(configPath, 'config file', 'pass -c FILE, or leave it out to use no config'), configPath);

@@ -47,6 +47,6 @@ export function planCommand(args: CommonArgs, io: Io): number {
   }
   const unknown = hosts.filter((h) => !h.settings.stack).length;
   io.out('');
-  io.out(`${plural(hosts.length, 'host')}, ${plural(routes, 'route')}.${unknown ? c.dim(` Stack and interface unknown for ${plural(unknown, 'host')}: set them with --stack/--interface or in routegen.yaml.`) : ''}`);
+  io.out(`${plural(hosts.length, 'host')}, ${plural(routes, 'route')}.${unknown ? c.dim(` Stack and interface not given for ${plural(unknown, 'host')}: push, diff and status ask each host; render needs --stack/--interface, routegen.yaml, or \`routegen discover --write\`.`) : ''}`);
   return 0;
 }
