@@ -11,9 +11,10 @@ const DEFAULT_STATE = process.env.ROUTEGEN_LAB_STATE ?? '/tmp/routegen-lab/state
 
 const USAGE = `usage: node --import tsx test/lab/cli.ts [--state FILE] <command> [args]
 
-  up [--workers N] [--stack SPEC] [--no-server] [--prefix P]
+  up [--workers N] [--stack SPEC] [--no-server] [--prefix P] [--dual-stack]
                       bring a lab up and leave it running. SPEC: networkd | netplan | ifupdown,
-                      or per host: node-0=netplan,node-1=ifupdown,default=networkd
+                      or per host: node-0=netplan,node-1=ifupdown,default=networkd.
+                      --dual-stack: IPv6 too (eth1 fd00:10::101..., pods fd00:10:200:N::/64)
   down                tear the lab down (kills only the PIDs it recorded)
   status              hosts, PIDs, eth1 addresses and routes
   ssh HOST [CMD...]   ssh from the jumpbox with the lab's ssh config
@@ -93,6 +94,7 @@ async function main(args: string[]): Promise<number> {
       let stack: string | undefined;
       let withServer = true;
       let prefix: string | undefined;
+      let dualStack = false;
       for (let i = 0; i < argv.length; i++) {
         const a = argv[i]!;
         const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -101,6 +103,7 @@ async function main(args: string[]): Promise<number> {
         else if (flag === '--stack') stack = value();
         else if (flag === '--prefix') prefix = value();
         else if (flag === '--no-server') withServer = false;
+        else if (flag === '--dual-stack') dualStack = true;
         else throw new UsageError(`up: unknown option ${a}`);
       }
       const why = labUnavailable();
@@ -113,11 +116,15 @@ async function main(args: string[]): Promise<number> {
         await old.down(); // stale: clean what is left of it
         fs.rmSync(stateFile, { force: true });
       }
-      const lab = await Lab.up({ workers, stack: parseStack(stack), withServer, prefix, persist: true });
+      const lab = await Lab.up({ workers, stack: parseStack(stack), withServer, prefix, persist: true, dualStack });
       lab.saveState(stateFile);
-      console.log(`lab ${lab.prefix} up in ${lab.bringUpMs} ms: ${lab.hosts.length} hosts, state ${stateFile}`);
-      for (const h of lab.hosts) console.log(`  ${h.name.padEnd(8)} ${h.ip.padEnd(15)} ${h.stack.padEnd(9)} ${h.podSubnet ?? ''}`);
-      console.log(`  jumpbox  ${lab.jumpboxIp}`);
+      console.log(`lab ${lab.prefix} up in ${lab.bringUpMs} ms: ${lab.hosts.length} hosts${lab.dualStack ? ', dual stack' : ''}, state ${stateFile}`);
+      for (const h of lab.hosts) {
+        const v6 = lab.dualStack ? ` ${(h.ip6 ?? '').padEnd(14)}` : '';
+        const subnets = [h.podSubnet, h.podSubnet6].filter(Boolean).join(',');
+        console.log(`  ${h.name.padEnd(8)} ${h.ip.padEnd(15)}${v6} ${h.stack.padEnd(9)} ${subnets}`);
+      }
+      console.log(`  jumpbox  ${lab.jumpboxIp}${lab.jumpboxIp6 ? ` ${lab.jumpboxIp6}` : ''}`);
       console.log(`dir ${lab.dir}\nssh config ${lab.sshConfigFile}\nmachines.txt ${lab.dir}/machines.txt`);
       return 0;
     }
@@ -135,7 +142,8 @@ async function main(args: string[]): Promise<number> {
       for (const s of lab.status()) {
         let detail = 'NOT RUNNING';
         if (s.running) {
-          const routes = await lab.routes(s.name);
+          const v6 = lab.dualStack ? (await lab.routes6(s.name)).filter((r) => r.dst !== 'fe80::/64') : [];
+          const routes = [...(await lab.routes(s.name)), ...v6];
           detail = routes.map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''} ${r.dev ?? ''}${r.protocol ? ` proto ${r.protocol}` : ''}`).join('; ');
         }
         console.log(`  ${s.name.padEnd(8)} ${s.ip.padEnd(15)} ${s.stack.padEnd(9)} pid ${String(s.pid).padEnd(7)} ${detail}`);

@@ -356,6 +356,86 @@ if (requireLab()) {
 
   iuLast.run();
 
+  // ------------------------------------------------------------------------- dual stack
+  /** The guide's problem over IPv6: the same two routes, through the nodes' IPv6 addresses. */
+  async function theProblem6(lab: Lab): Promise<void> {
+    assert.not.ok(await lab.ping('node-0', 'fd00:10:200:1::2'), 'no IPv6 route yet: the ping must fail');
+    await ok(lab, 'node-0', ['ip', '-6', 'route', 'add', 'fd00:10:200:1::/64', 'via', 'fd00:10::102']);
+    await ok(lab, 'node-1', ['ip', '-6', 'route', 'add', 'fd00:10:200::/64', 'via', 'fd00:10::101']);
+    assert.ok(await lab.ping('node-0', 'fd00:10:200:1::2'), 'with the IPv6 routes the ping works');
+    assert.is(route(await lab.routes6('node-0'), 'fd00:10:200:1::/64')?.gateway, 'fd00:10::102');
+    assert.is(route(await lab.routes('node-0'), 'fd00:10:200:1::/64'), undefined, 'routes() stays IPv4 only');
+    await Promise.all([lab.reboot('node-0'), lab.reboot('node-1')]);
+    for (const [host, gone] of [['node-0', 'fd00:10:200:1::/64'], ['node-1', 'fd00:10:200::/64']] as const) {
+      const routes6 = await lab.routes6(host);
+      assert.is(route(routes6, gone), undefined, `${host}: route gone after reboot`);
+      assert.is(route(routes6, 'fd00:10::/64')?.dev, 'eth1', `${host}: eth1 has its IPv6 network again`);
+      const addrs = await ok(lab, host, ['ip', '-6', '-o', 'addr', 'show', 'dev', 'eth1']);
+      assert.match(addrs, ` inet6 ${lab.host(host).ip6!}/64 scope global`);
+      assert.not.match(addrs, 'tentative');
+    }
+    assert.not.ok(await lab.ping('node-0', 'fd00:10:200:1::2'), 'after reboot the ping fails again');
+  }
+
+  const ds = labSuite('lab: dual stack, networkd hosts', { workers: 2, dualStack: true });
+
+  ds('addresses, machines.txt, base config; no IPv6 default route on hosts; SSH still over IPv4', async (ctx) => {
+    const lab = need(ctx);
+    assert.equal(lab.hosts.map((h) => `${h.name} ${h.ip6 ?? '-'} ${h.podSubnet6 ?? '-'} ${h.podIp6 ?? '-'}`), [
+      'server fd00:10::100 - -',
+      'node-0 fd00:10::101 fd00:10:200::/64 fd00:10:200::2',
+      'node-1 fd00:10::102 fd00:10:200:1::/64 fd00:10:200:1::2',
+    ]);
+    assert.is(
+      lab.machinesTxt(),
+      '192.168.10.100,fd00:10::100 server.kubernetes.local server\n' +
+        '192.168.10.101,fd00:10::101 node-0.kubernetes.local node-0 10.200.0.0/24,fd00:10:200::/64\n' +
+        '192.168.10.102,fd00:10::102 node-1.kubernetes.local node-1 10.200.1.0/24,fd00:10:200:1::/64\n',
+    );
+    for (const h of lab.hosts) {
+      const routes6 = await lab.routes6(h.name);
+      assert.is(route(routes6, 'default'), undefined, `${h.name} has no IPv6 default route`);
+      assert.is(route(routes6, 'fd00:10::/64')?.dev, 'eth1');
+      assert.is(route(await lab.routes(h.name), 'default'), undefined);
+      assert.is((await ok(lab, h.name, ['cat', '/proc/sys/net/ipv6/conf/all/forwarding'])).trim(), h.podSubnet6 ? '1' : '0');
+      assert.not.match(await ok(lab, h.name, ['ip', '-6', '-o', 'addr', 'show', 'dev', 'eth1']), 'tentative');
+    }
+    assert.is(route(await lab.routes6('node-1'), 'fd00:10:200:1::/64')?.dev, 'cni0');
+    const base = (await lab.readFile('node-0', '/etc/systemd/network/10-eth1.network'))!;
+    for (const line of ['Address=192.168.10.101/24', 'Address=fd00:10::101/64', 'IPv6AcceptRA=no', 'IPv6DuplicateAddressDetection=0']) assert.match(base, line);
+    assert.ok(await lab.ping('node-0', 'fd00:10:200::1'), 'pod reaches its own bridge over IPv6');
+    assert.ok(await lab.ping('node-0', '10.200.0.1'), 'and over IPv4');
+    // SSH and known_hosts as before: IPv4 addresses and names.
+    assert.equal((await lab.jumpbox(lab.sshArgv('fd00:10::102', ['hostname']))).stdout.trim(), 'node-1');
+    const byName = await lab.jumpbox(['ssh', '-F', lab.sshConfigFile, 'node-0.kubernetes.local', 'hostname']);
+    assert.equal([byName.code, byName.stdout.trim()], [0, 'node-0'], byName.stderr);
+    const jump = JSON.parse((await lab.jumpbox(['ip', '-j', '-6', 'route', 'show', 'table', 'main'])).stdout) as LabRoute[];
+    assert.is(route(jump, 'default'), undefined, 'the jumpbox has no IPv6 default route');
+  });
+
+  ds('the guide’s problem over IPv6: `ip -6 route add` routes work, then vanish on reboot', async (ctx) => {
+    await theProblem6(need(ctx));
+  });
+
+  ds.run();
+
+  const dsMixed = labSuite('lab: dual stack, netplan and ifupdown hosts', {
+    workers: 2,
+    dualStack: true,
+    withServer: false,
+    stack: (h) => (h === 'node-0' ? 'netplan' : 'ifupdown'),
+  });
+
+  dsMixed('the IPv6 address is in the netplan and ifupdown base configs and comes back after reboot', async (ctx) => {
+    const lab = need(ctx);
+    assert.match((await lab.readFile('node-0', '/etc/netplan/50-lab.yaml'))!, '- "fd00:10::101/64"');
+    assert.match((await lab.readFile('node-0', '/run/systemd/network/10-netplan-eth1.network'))!, 'Address=fd00:10::101/64');
+    assert.match((await lab.readFile('node-1', '/etc/network/interfaces'))!, /iface eth1 inet6 static\n\s+address fd00:10::102\/64\n/);
+    await theProblem6(lab);
+  });
+
+  dsMixed.run();
+
   // ------------------------------------------------------------------------- tear-down
   const td = suite('lab: CLI, and tear-down when the test process dies');
   const here = path.dirname(fileURLToPath(import.meta.url));

@@ -46,6 +46,16 @@ export interface LabOptions {
   ifupdownSourceLast?: boolean;
   /** Parent of the lab's temp dir; default os.tmpdir(). */
   tmpRoot?: string;
+  /**
+   * Dual stack: every host's eth1 also gets fd00:10::<last number of its IPv4 address>/64 (server
+   * fd00:10::100, node-N fd00:10::(101+N)) in its base persistent config, eth1 gets a link-local
+   * address (IPv6 forwarding needs one for neighbour discovery), no duplicate address detection
+   * in the hosts; each worker's cni0 gets fd00:10:200:N::1/64 and its pod fd00:10:200:N::2/64
+   * with a default route via it, and IPv6 forwarding is on in the workers. The jumpbox gets
+   * fd00:10::10. machines.txt lists both families. SSH still goes to the IPv4 addresses.
+   * Default false.
+   */
+  dualStack?: boolean;
 }
 
 export interface LabHost {
@@ -53,6 +63,10 @@ export interface LabHost {
   ip: string;
   podSubnet?: string;
   podIp?: string;
+  /** Dual-stack labs: eth1's IPv6 address (fd00:10::101), the pod subnet and the pod's address. */
+  ip6?: string;
+  podSubnet6?: string;
+  podIp6?: string;
   stack: LabStack;
   /** Network namespace name (under /run/netns). */
   netns: string;
@@ -96,9 +110,12 @@ interface LabState {
   dir: string;
   persist: boolean;
   ifupdownSourceLast: boolean;
+  /** Absent in state files written before dual stack existed: false. */
+  dualStack?: boolean;
   switchNetns: string;
   jumpboxNetns: string;
   jumpboxIp: string;
+  jumpboxIp6?: string;
   /** Every namespace the lab created, in creation order. */
   namespaces: string[];
   hosts: HostState[];
@@ -109,6 +126,18 @@ const NETWORK = '192.168.10';
 const PREFIXLEN = 24;
 const JUMPBOX_IP = `${NETWORK}.10`;
 const SERVER_IP = `${NETWORK}.100`;
+/** Dual stack: the node network's IPv6 prefix; a host's address ends in its IPv4 last number. */
+const PREFIXLEN6 = 64;
+const JUMPBOX_IP6 = 'fd00:10::10';
+/** fd00:10::101 for 192.168.10.101 (the decimal digits, read as hex: the guide's style). */
+function ip6Of(ipv4: string): string {
+  return `fd00:10::${ipv4.slice(ipv4.lastIndexOf('.') + 1)}`;
+}
+/** Worker N's IPv6 pod network in canonical text: subnet fd00:10:200:N::/64 (fd00:10:200::/64 for 0). */
+function podNet6(n: number): { subnet: string; gw: string; pod: string } {
+  const p = n === 0 ? 'fd00:10:200:' : `fd00:10:200:${n}:`;
+  return { subnet: `${p}:/${PREFIXLEN6}`, gw: `${p}:1`, pod: `${p}:2` };
+}
 const MAX_WORKERS = 150;
 /** The PATH a root SSH session gets from OpenSSH on Debian; the lab's stand-ins come first. */
 const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -139,6 +168,17 @@ addr add $LAB_POD_ADDR brd + dev eth0
 link set eth0 up
 route add default via $LAB_POD_GW
 EOF
+  if [ -n "$LAB_POD_ADDR6" ]; then
+    ip -n "$LAB_POD_NETNS" -batch - <<EOF
+addr add $LAB_POD_ADDR6 dev eth0 nodad
+route add ::/0 via $LAB_POD_GW6
+EOF
+  fi
+fi
+if [ -n "$LAB_IP6" ]; then
+  # Dual stack: no duplicate address detection in this host, before any link is up, so IPv6
+  # addresses (eth1's link-local one too, which forwarding needs) are usable at once.
+  for f in /proc/sys/net/ipv6/conf/*/accept_dad; do echo 0 >"$f"; done
 fi
 # A writable /sys makes networkd wait for udev forever ("link pending udev initialization").
 mount -o remount,bind,ro /sys
@@ -171,6 +211,10 @@ link set cni0 up
 link set vpod master cni0 up
 EOF
   echo 1 > /proc/sys/net/ipv4/ip_forward
+  if [ -n "$LAB_CNI_ADDR6" ]; then
+    ip addr add "$LAB_CNI_ADDR6" dev cni0 nodad
+    echo 1 > /proc/sys/net/ipv6/conf/all/forwarding
+  fi
 fi
 mkdir -p /run/dbus /run/sshd /run/network
 chmod 0755 /run/sshd
@@ -294,6 +338,16 @@ has_address() {
   case "$(ip -4 -o addr show dev eth1)" in *" inet $LAB_IP/"*) return 0 ;; esac
   return 1
 }
+# Dual stack: eth1 has its IPv6 address and a link-local one (without it the kernel sends no
+# neighbour solicitation for forwarded packets), and none of them is tentative.
+has_address6() {
+  [ -n "$LAB_IP6" ] || return 0
+  A6=$(ip -6 -o addr show dev eth1)
+  case "$A6" in *tentative*|*dadfailed*) return 1 ;; esac
+  case "$A6" in *" inet6 $LAB_IP6/$LAB_PREFIXLEN6 "*) ;; *) return 1 ;; esac
+  case "$A6" in *" scope link "*) return 0 ;; esac
+  return 1
+}
 
 # Until eth1 carries its address and, when networkd runs, networkd calls the link configured
 # (its static routes are in the kernel by then).
@@ -309,6 +363,7 @@ wait_eth1() {
     esac
   fi
   has_address || fail "eth1 did not get $LAB_IP/$LAB_PREFIXLEN"
+  poll has_address6 || fail "eth1 did not get $LAB_IP6/$LAB_PREFIXLEN6 and a link-local address, or one is still tentative"
 }
 
 start_stack() {
@@ -712,8 +767,10 @@ let prefixSeq = 0;
 
 // ---------------------------------------------------------------------------------------------
 
-function baseFiles(host: { name: string; ip: string; stack: LabStack }, sourceLast = false): Array<{ path: string; mode: number; content: string }> {
+function baseFiles(host: { name: string; ip: string; ip6?: string; stack: LabStack }, sourceLast = false): Array<{ path: string; mode: number; content: string }> {
   const addr = `${host.ip}/${PREFIXLEN}`;
+  // Dual stack: eth1 also needs a link-local address (IPv6 forwarding does not work without).
+  const addr6 = host.ip6 ? `${host.ip6}/${PREFIXLEN6}` : undefined;
   const files: Array<{ path: string; mode: number; content: string }> = [
     { path: '/etc/hostname', mode: 0o644, content: `${host.name}\n` },
   ];
@@ -722,16 +779,23 @@ function baseFiles(host: { name: string; ip: string; stack: LabStack }, sourceLa
       files.push({
         path: '/etc/systemd/network/10-eth1.network',
         mode: 0o644,
-        content: `[Match]\nName=eth1\n\n[Network]\nAddress=${addr}\nIPv6AcceptRA=no\nLinkLocalAddressing=no\n`,
+        content:
+          `[Match]\nName=eth1\n\n[Network]\nAddress=${addr}\n` +
+          (addr6
+            ? `Address=${addr6}\nIPv6AcceptRA=no\nLinkLocalAddressing=ipv6\nIPv6DuplicateAddressDetection=0\n`
+            : 'IPv6AcceptRA=no\nLinkLocalAddressing=no\n'),
       });
       break;
     case 'netplan':
+      // (netplan has no setting for duplicate address detection: the host's accept_dad=0 does it)
       files.push({
         path: '/etc/netplan/50-lab.yaml',
         mode: 0o600,
         content:
           'network:\n  version: 2\n  renderer: networkd\n  ethernets:\n    eth1:\n' +
-          `      addresses:\n        - ${addr}\n      link-local: []\n      accept-ra: false\n`,
+          `      addresses:\n        - ${addr}\n` +
+          (addr6 ? `        - "${addr6}"\n      link-local: [ ipv6 ]\n` : '      link-local: []\n') +
+          '      accept-ra: false\n',
       });
       break;
     case 'ifupdown': {
@@ -745,6 +809,8 @@ function baseFiles(host: { name: string; ip: string; stack: LabStack }, sourceLa
           (sourceLast ? '' : `${source}\n`) +
           'auto lo\niface lo inet loopback\n\n' +
           `auto eth1\niface eth1 inet static\n    address ${addr}\n` +
+          // dad-attempts 0: `ip -6 addr add ... nodad`, and no wait for DAD to settle
+          (addr6 ? `\niface eth1 inet6 static\n    address ${addr6}\n    accept_ra 0\n    autoconf 0\n    dad-attempts 0\n` : '') +
           (sourceLast ? `\n${source}` : ''),
       });
       break;
@@ -789,7 +855,11 @@ export class Lab {
   readonly stateFile: string;
   readonly prefix: string;
   readonly jumpboxIp = JUMPBOX_IP;
+  /** Dual-stack labs: the jumpbox's IPv6 address (fd00:10::10). */
+  readonly jumpboxIp6: string | undefined;
   readonly jumpboxNetns: string;
+  /** Whether the lab was brought up with `dualStack`. */
+  readonly dualStack: boolean;
 
   private readonly state: LabState;
   private readonly children = new Set<ChildProcess>();
@@ -805,10 +875,15 @@ export class Lab {
     this.sshConfigFile = path.join(state.dir, 'ssh_config');
     this.stateFile = path.join(state.dir, 'state.json');
     this.jumpboxNetns = state.jumpboxNetns;
+    this.dualStack = state.dualStack ?? false;
+    this.jumpboxIp6 = state.jumpboxIp6;
     this.hosts = state.hosts.map((h) => {
       const host: LabHost = { name: h.name, ip: h.ip, stack: h.stack, netns: h.netns, pid: h.pid };
       if (h.podSubnet) host.podSubnet = h.podSubnet;
       if (h.podIp) host.podIp = h.podIp;
+      if (h.ip6) host.ip6 = h.ip6;
+      if (h.podSubnet6) host.podSubnet6 = h.podSubnet6;
+      if (h.podIp6) host.podIp6 = h.podIp6;
       return host;
     });
   }
@@ -850,6 +925,17 @@ export class Lab {
         unshareStart: '',
       });
     }
+    const dualStack = opts.dualStack ?? false;
+    if (dualStack) {
+      for (const h of hosts) {
+        h.ip6 = ip6Of(h.ip);
+        if (h.podNetns) {
+          const net6 = podNet6(Number(h.name.slice('node-'.length)));
+          h.podSubnet6 = net6.subnet;
+          h.podIp6 = net6.pod;
+        }
+      }
+    }
     const switchNetns = ns('switch');
     const jumpboxNetns = ns('jumpbox');
     const namespaces = [switchNetns, jumpboxNetns, ...hosts.flatMap((h) => (h.podNetns ? [h.netns, h.podNetns] : [h.netns]))];
@@ -866,9 +952,11 @@ export class Lab {
       dir,
       persist: opts.persist ?? false,
       ifupdownSourceLast: opts.ifupdownSourceLast ?? false,
+      dualStack,
       switchNetns,
       jumpboxNetns,
       jumpboxIp: JUMPBOX_IP,
+      ...(dualStack ? { jumpboxIp6: JUMPBOX_IP6 } : {}),
       namespaces,
       hosts,
       createdAt: new Date().toISOString(),
@@ -942,6 +1030,7 @@ export class Lab {
     // The switch, the jumpbox and the pods; the hosts themselves configure their side at boot.
     const sw = ['link set br0 up', 'link set p-jumpbox master br0 up', ...hosts.map((h) => `link set p-${h.name} master br0 up`)];
     const jump = ['link set lo up', `addr add ${JUMPBOX_IP}/${PREFIXLEN} brd + dev eth1`, 'link set eth1 up'];
+    if (this.state.jumpboxIp6) jump.push(`addr add ${this.state.jumpboxIp6}/${PREFIXLEN6} dev eth1 nodad`);
     // (Each worker's init sets up its pod.)
     const boots = hosts.map((h) => this.bootHost(h, readyTimeoutMs));
     const links = [
@@ -1019,6 +1108,12 @@ export class Lab {
       LAB_POD_NETNS: h.podNetns ?? '',
       LAB_POD_ADDR: h.podIp ? `${h.podIp}/24` : '',
       LAB_POD_GW: h.podIp ? h.podIp.replace(/\.2$/, '.1') : '',
+      // Dual stack (empty otherwise)
+      LAB_IP6: h.ip6 ?? '',
+      LAB_PREFIXLEN6: String(PREFIXLEN6),
+      LAB_CNI_ADDR6: h.podIp6 ? `${h.podIp6.replace(/::2$/, '::1')}/${PREFIXLEN6}` : '',
+      LAB_POD_ADDR6: h.podIp6 ? `${h.podIp6}/${PREFIXLEN6}` : '',
+      LAB_POD_GW6: h.podIp6 ? h.podIp6.replace(/::2$/, '::1') : '',
       RGLAB_TIMEOUT: '10',
     };
     await Promise.all([
@@ -1135,15 +1230,21 @@ export class Lab {
     return this.state.hosts.map((h) => `${h.ip} ${h.name}.kubernetes.local ${h.name}\n`).join('');
   }
 
-  /** The guide's machines.txt for this lab. */
+  /**
+   * The guide's machines.txt for this lab. Dual stack: both families in the address and subnet
+   * columns, IPv4 first (`192.168.10.101,fd00:10::101 node-0.kubernetes.local node-0
+   * 10.200.0.0/24,fd00:10:200::/64`).
+   */
   machinesTxt(): string {
+    const both = (a: string, b: string | undefined) => (b ? `${a},${b}` : a);
     return this.hosts
-      .map((h) => `${h.ip} ${h.name}.kubernetes.local ${h.name}${h.podSubnet ? ` ${h.podSubnet}` : ''}\n`)
+      .map((h) => `${both(h.ip, h.ip6)} ${h.name}.kubernetes.local ${h.name}${h.podSubnet ? ` ${both(h.podSubnet, h.podSubnet6)}` : ''}\n`)
       .join('');
   }
 
+  /** A host by name, IPv4 address or (dual stack) IPv6 address. */
   host(nameOrIp: string): LabHost {
-    const h = this.hosts.find((x) => x.name === nameOrIp || x.ip === nameOrIp);
+    const h = this.hosts.find((x) => x.name === nameOrIp || x.ip === nameOrIp || (x.ip6 !== undefined && x.ip6 === nameOrIp));
     if (!h) throw new Error(`no lab host ${nameOrIp} (hosts: ${this.hosts.map((x) => x.name).join(', ')})`);
     return h;
   }
@@ -1226,11 +1327,23 @@ export class Lab {
     return r.stdout;
   }
 
-  /** The host's main routing table, from `ip -j route show`. */
+  /** The host's main routing table, from `ip -j route show` (IPv4 only). */
   async routes(host: string): Promise<LabRoute[]> {
+    return this.readRoutes(host, []);
+  }
+
+  /**
+   * The host's main IPv6 routing table, from `ip -j -6 route show table main`: the connected
+   * fd00:10::/64 and fe80::/64 routes, cni0's pod subnet, routes added by hand or by the stack.
+   */
+  async routes6(host: string): Promise<LabRoute[]> {
+    return this.readRoutes(host, ['-6']);
+  }
+
+  private async readRoutes(host: string, family: string[]): Promise<LabRoute[]> {
     const h = this.hostState(host);
     this.alive(h);
-    const out = await runOk('ip', ['-n', h.netns, '-j', 'route', 'show', 'table', 'main']);
+    const out = await runOk('ip', ['-n', h.netns, '-j', ...family, 'route', 'show', 'table', 'main']);
     const raw = JSON.parse(out || '[]') as Array<Record<string, unknown>>;
     return raw.map((r) => {
       const route: LabRoute = { dst: String(r.dst) };
@@ -1320,12 +1433,13 @@ export class Lab {
     await fsp.rm(this.resolveInHost(h, p), { force: true });
   }
 
-  /** One ping (-c1 -W1) from the pod namespace of a worker. */
+  /** One ping (-c1 -W1) from the pod namespace of a worker; an IPv6 target (dual stack) pings with -6. */
   async ping(fromPodOfHost: string, toIp: string): Promise<boolean> {
     const h = this.hostState(fromPodOfHost);
     if (!h.podNetns) throw new Error(`${h.name} has no pod namespace`);
     if (this.isDown) throw new Error('lab is down');
-    const r = await run('nsenter', [`--net=${NETNS_DIR}/${h.podNetns}`, '--', 'ping', '-n', '-q', '-c1', '-W1', toIp], { env: cleanEnv(), timeoutMs: 5000 });
+    const family = toIp.includes(':') ? ['-6'] : [];
+    const r = await run('nsenter', [`--net=${NETNS_DIR}/${h.podNetns}`, '--', 'ping', ...family, '-n', '-q', '-c1', '-W1', toIp], { env: cleanEnv(), timeoutMs: 5000 });
     return r.code === 0;
   }
 

@@ -129,6 +129,10 @@ if (requireLab()) {
     const before = fs.statSync(`/proc/${lab.host('node-0').pid}/root${DROPIN}`).mtimeMs;
     const r = await routegen(lab, ['push', '-i', ctx.inventory!, ...STACK, '--json']);
     assert.is(r.code, 0, r.stderr);
+    // no secret in the output: nothing of the private key, no agent socket
+    const keyBody = fs.readFileSync(lab.identityFile, 'utf8').split('\n').filter((l) => l && !l.startsWith('-----'));
+    for (const line of keyBody) assert.not.ok((r.stdout + r.stderr).includes(line), 'private key material in the output');
+    assert.not.match(r.stdout + r.stderr, /BEGIN OPENSSH PRIVATE KEY|SSH_AUTH_SOCK=/);
     const j = JSON.parse(r.stdout);
     assert.equal(j.hosts.map((h: { outcome: string }) => h.outcome), ['unchanged', 'unchanged', 'unchanged']);
     assert.is(fs.statSync(`/proc/${lab.host('node-0').pid}/root${DROPIN}`).mtimeMs, before, 'file not rewritten');
