@@ -352,6 +352,40 @@ if (requireLab()) {
 
   mixed.run();
 
+  // ------------------------------------------------------------------ dual stack
+  const ds = labSuite('dual-stack push: IPv4 routes via IPv4, IPv6 via IPv6, on every stack', {
+    dualStack: true,
+    stack: (h) => (h === 'server' ? 'netplan' : h === 'node-0' ? 'networkd' : 'ifupdown'),
+  });
+
+  ds('push plans 8 routes; both families in every kernel, pods talk over IPv6, back after reboot', async (ctx) => {
+    const lab = need(ctx);
+    assert.match(lab.machinesTxt(), '192.168.10.101,fd00:10::101 node-0.kubernetes.local node-0 10.200.0.0/24,fd00:10:200::/64');
+    const r = await routegen(lab, ['push', '-i', ctx.inventory!, '--json']);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.is(JSON.parse(r.stdout).hosts.reduce((n: number, h: { routes: number }) => n + h.routes, 0), 8);
+    const v6 = async (h: string) =>
+      (await lab.routes6(h))
+        .filter((x) => x.gateway)
+        .map((x) => `${x.dst} via ${x.gateway} dev ${x.dev}`)
+        .sort();
+    const check = async (what: string) => {
+      await assertGuideRoutes(lab, what);
+      assert.equal(await v6('server'), ['fd00:10:200:1::/64 via fd00:10::102 dev eth1', 'fd00:10:200::/64 via fd00:10::101 dev eth1'], `server ${what}`);
+      assert.equal(await v6('node-0'), ['fd00:10:200:1::/64 via fd00:10::102 dev eth1'], `node-0 ${what}`);
+      assert.equal(await v6('node-1'), ['fd00:10:200::/64 via fd00:10::101 dev eth1'], `node-1 ${what}`);
+      assert.ok(await lab.ping('node-0', 'fd00:10:200:1::2'), `pod-0 → pod-1 over IPv6 ${what}`);
+      assert.ok(await lab.ping('node-1', 'fd00:10:200::2'), `pod-1 → pod-0 over IPv6 ${what}`);
+      await assertPodsTalk(lab);
+    };
+    await check('after push');
+    for (const h of ['server', 'node-0', 'node-1']) await lab.reboot(h);
+    await check('after reboot');
+    assert.is((await routegen(lab, ['status', '-i', ctx.inventory!])).code, 0);
+  });
+
+  ds.run();
+
   // ------------------------------------------------------------------ a user other than root
   if (needPrograms(['sudo', 'useradd'], 'the push-through-sudo test')) {
   const su = labSuite('push as a user other than root, through sudo -n', { stack: 'networkd' });
