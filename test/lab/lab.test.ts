@@ -10,33 +10,10 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Lab, requireLab, type LabOptions, type LabRoute } from './lab.js';
+import { Lab, requireLab, type LabRoute } from './lab.js';
+import { labSuite, needLab } from './suite.js';
 
-interface Ctx {
-  lab?: Lab;
-  error?: unknown;
-}
-
-/** uvu swallows an exception thrown in a `before` hook (it returns from `finally`): keep it for the tests. */
-function labSuite(name: string, opts: LabOptions) {
-  const s = suite<Ctx>(name, {});
-  s.before(async (ctx) => {
-    try {
-      ctx.lab = await Lab.up(opts);
-    } catch (e) {
-      ctx.error = e;
-    }
-  });
-  s.after(async (ctx) => {
-    await ctx.lab?.down();
-  });
-  return s;
-}
-
-function need(ctx: Ctx): Lab {
-  if (!ctx.lab) throw ctx.error instanceof Error ? ctx.error : new Error(`lab did not come up: ${String(ctx.error)}`);
-  return ctx.lab;
-}
+const need = needLab;
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 5000): Promise<T> {
   const deadline = Date.now() + ms;

@@ -5,17 +5,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BIN, routegen as localRoutegen } from '../helpers/cli.js';
 import { need as needPrograms } from '../helpers/need.js';
-import { Lab, requireLab, type LabOptions, type LabRoute } from './lab.js';
-
-interface Ctx {
-  lab?: Lab;
-  error?: unknown;
-  inventory?: string;
-}
+import { requireLab, type Lab, type LabRoute } from './lab.js';
+import { jumpboxRoutegen, labSuite, needLab } from './suite.js';
 
 const DROPIN = '/etc/systemd/network/10-eth1.network.d/60-routegen-pod-routes.conf';
 const NETPLAN = '/etc/netplan/60-routegen-pod-routes.yaml';
@@ -25,33 +19,9 @@ const GUIDE_ROUTES: Record<string, string[]> = {
   'node-1': ['10.200.0.0/24 via 192.168.10.101 dev eth1'],
 };
 
-function labSuite(name: string, opts: LabOptions) {
-  const s = suite<Ctx>(name, {});
-  s.before(async (ctx) => {
-    try {
-      ctx.lab = await Lab.up(opts);
-      ctx.inventory = path.join(ctx.lab.dir, 'machines.txt');
-      fs.writeFileSync(ctx.inventory, ctx.lab.machinesTxt());
-    } catch (e) {
-      ctx.error = e;
-    }
-  });
-  s.after(async (ctx) => {
-    await ctx.lab?.down();
-  });
-  return s;
-}
-
-function need(ctx: Ctx): Lab {
-  if (!ctx.lab) throw ctx.error instanceof Error ? ctx.error : new Error(`lab did not come up: ${String(ctx.error)}`);
-  return ctx.lab;
-}
-
 /** routegen, run from the jumpbox as a user would, with the lab's ssh config. */
-async function routegen(lab: Lab, args: string[], opts: { inventory?: string; sshConfig?: string } = {}) {
-  const [cmd, ...rest] = args;
-  return lab.jumpbox(['node', BIN, cmd!, '-F', opts.sshConfig ?? lab.sshConfigFile, ...rest], { env: { NO_COLOR: '1' }, timeoutMs: 120_000 });
-}
+const routegen = (lab: Lab, args: string[], opts: { sshConfig?: string } = {}) => jumpboxRoutegen(lab, args, opts);
+const need = needLab;
 
 /** The routes via a gateway (the ones routegen is about), as "dst via gw dev if". */
 async function gatewayRoutes(lab: Lab, host: string): Promise<string[]> {

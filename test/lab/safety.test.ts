@@ -7,51 +7,16 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BIN } from '../helpers/cli.js';
-import { Lab, requireLab, type LabOptions } from './lab.js';
-
-interface Ctx {
-  lab?: Lab;
-  error?: unknown;
-  inventory?: string;
-}
+import { requireLab, type Lab } from './lab.js';
+import { jumpboxRoutegen, labSuite, needLab, routegenArgv } from './suite.js';
 
 const DROPIN = '/etc/systemd/network/10-eth1.network.d/60-routegen-pod-routes.conf';
 const KEY = 'etc%systemd%network%10-eth1.network.d%60-routegen-pod-routes.conf';
 const STACK = ['--stack', 'networkd', '--interface', 'eth1'];
 
-function labSuite(name: string, opts: LabOptions) {
-  const s = suite<Ctx>(name, {});
-  s.before(async (ctx) => {
-    try {
-      ctx.lab = await Lab.up(opts);
-      ctx.inventory = path.join(ctx.lab.dir, 'machines.txt');
-      fs.writeFileSync(ctx.inventory, ctx.lab.machinesTxt());
-    } catch (e) {
-      ctx.error = e;
-    }
-  });
-  s.after(async (ctx) => {
-    await ctx.lab?.down();
-  });
-  return s;
-}
-
-function need(ctx: Ctx): Lab {
-  if (!ctx.lab) throw ctx.error instanceof Error ? ctx.error : new Error(`lab did not come up: ${String(ctx.error)}`);
-  return ctx.lab;
-}
-
-function routegenArgv(lab: Lab, args: string[]): string[] {
-  const [cmd, ...rest] = args;
-  return ['node', BIN, cmd!, '-F', lab.sshConfigFile, ...rest];
-}
-
-async function routegen(lab: Lab, args: string[]) {
-  return lab.jumpbox(routegenArgv(lab, args), { env: { NO_COLOR: '1' }, timeoutMs: 180_000 });
-}
+const need = needLab;
+const routegen = (lab: Lab, args: string[]) => jumpboxRoutegen(lab, args);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
