@@ -17,6 +17,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { formatUserError, UserError } from '../src/errors.js';
 import { EMPTY_CONFIG, loadConfig, type Config } from '../src/inventory/config.js';
+import { parseInventoryText } from '../src/inventory/kubectl.js';
 import { parseInventory } from '../src/inventory/machines.js';
 import { hostPlan, planRoutes } from '../src/plan.js';
 import { renderHost } from '../src/render.js';
@@ -57,7 +58,8 @@ type Outcome = { kind: 'ok'; files: RenderedFile[] } | { kind: 'user'; error: Us
 function runInProcess(text: string, file: string, config: Config = EMPTY_CONFIG, configText = ''): { outcome: Outcome; defect: string | null } {
   let networkd: RenderedFile[] = [];
   try {
-    const inv = parseInventory(text, file);
+    // as the CLI reads -i: a document starting with { is kubectl output
+    const inv = parseInventoryText(text, file);
     const plan = planRoutes(inv, config, FLAGS);
     for (const h of plan.hosts) {
       const hp = hostPlan(plan, h);
