@@ -50,6 +50,10 @@ export function checkRenderable(hosts: PlannedHost[]): void {
       missing.push(`${h.machine.hostname}: no network stack`);
       continue;
     }
+    if (STACKS[s.stack].merges) {
+      missing.push(`${h.machine.hostname}: NetworkManager — routegen edits the routes of its connection's keyfile on the host, which render cannot do offline (use \`routegen diff\`)`);
+      continue;
+    }
     for (const r of STACKS[s.stack].required) {
       if (!s[r]) missing.push(`${h.machine.hostname}: no ${r === 'networkdFile' ? 'networkd file' : 'interface'} (stack ${s.stack})`);
     }
@@ -68,7 +72,7 @@ export function checkRenderable(hosts: PlannedHost[]): void {
  */
 export function renderHost(host: HostPlan, inventoryName: string): RenderedFile[] {
   const s = renderSettings(host.settings);
-  if (!s.stack) throw new Error(`internal: renderHost(${host.name}) without a stack`);
+  if (!s.stack || STACKS[s.stack].merges) throw new Error(`internal: renderHost(${host.name}) without a stack it can render`);
   if (host.routes.length === 0) return [];
   const stack = STACKS[s.stack];
   const metric = s.metric === undefined ? null : String(s.metric);

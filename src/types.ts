@@ -1,8 +1,8 @@
 /** The data passed between routegen's stages. Plain values only: every stage above the remote
  * layer can be tested in memory. */
 
-export type StackName = 'networkd' | 'netplan' | 'ifupdown';
-export const STACK_NAMES: readonly StackName[] = ['networkd', 'netplan', 'ifupdown'];
+export type StackName = 'networkd' | 'netplan' | 'ifupdown' | 'networkmanager';
+export const STACK_NAMES: readonly StackName[] = ['networkd', 'netplan', 'ifupdown', 'networkmanager'];
 
 export type Family = 4 | 6;
 
@@ -61,6 +61,8 @@ export interface HostSettings {
   interface?: string;
   /** networkd: the `.network` file managing the interface, whose drop-in directory routegen writes. */
   networkdFile?: string;
+  /** NetworkManager: the keyfile of the connection that owns the interface (asked of the host). */
+  connectionFile?: string;
   metric?: number;
   ssh: SshSettings;
 }

@@ -53,7 +53,7 @@ apply_ifupdown() { # NEWFILE OLDFILE
 	return $rc
 }
 
-apply() { # STACK NEWFILE OLDFILE
+apply() { # STACK NEWFILE OLDFILE IFACE
 	case "$1" in
 	networkd)
 		command -v networkctl >/dev/null || die "networkctl not found: is systemd-networkd installed?"
@@ -64,6 +64,15 @@ apply() { # STACK NEWFILE OLDFILE
 		netplan apply
 		;;
 	ifupdown) apply_ifupdown "$2" "$3" ;;
+	networkmanager)
+		command -v nmcli >/dev/null || die "nmcli not found: is NetworkManager installed?"
+		# `nmcli connection load` exits 0 even when NetworkManager rejects the file.
+		nm_out=$(nmcli connection load "$2" 2>&1)
+		nm_rc=$?
+		[ -z "$nm_out" ] || echo "$nm_out" >&2
+		case "$nm_out" in *"Could not load"*) nm_rc=1 ;; esac
+		[ $nm_rc -eq 0 ] && nmcli device reapply "$4"
+		;;
 	*) die "unknown stack $1" ;;
 	esac
 }
@@ -99,7 +108,7 @@ restore() { # KEY TARGET STACK IFACE
 	}
 	rc=0
 	restore_file "$1" "$2" || rc=1
-	apply "$3" "$2" "$STATE/$1.failed" || rc=3
+	apply "$3" "$2" "$STATE/$1.failed" "$4" || rc=3
 	rm -f "$STATE/$1.restoring"
 	exit $rc
 }
@@ -146,7 +155,7 @@ commit)
 	else
 		rm -f "$target" || die "cannot remove $target"
 	fi
-	if ! apply "$stack" "$target" "$STATE/$key.prev"; then
+	if ! apply "$stack" "$target" "$STATE/$key.prev" "$7"; then
 		echo "routegen-host: applying $stack failed" >&2
 		exit 3
 	fi
@@ -190,7 +199,7 @@ reapply)
 	[ $# -eq 4 ] || die "reapply: wrong number of arguments"
 	case "$2" in
 	networkd) networkctl reconfigure "$3" ;;
-	*) apply "$2" "$4" /dev/null ;;
+	*) apply "$2" "$4" /dev/null "$3" ;;
 	esac || { echo "routegen-host: applying $2 failed" >&2; exit 3; }
 	routes
 	;;

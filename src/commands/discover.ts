@@ -31,7 +31,7 @@ function writeConfig(path: string, results: DiscoverResult[]): number {
   if (!isMap(doc.contents)) doc.contents = doc.createNode({}) as never;
   let n = 0;
   for (const r of results) {
-    if (!r.stack || r.stack === 'networkmanager' || !r.interface) continue;
+    if (!r.stack || !r.interface) continue;
     doc.setIn(['hosts', r.host, 'stack'], r.stack);
     doc.setIn(['hosts', r.host, 'interface'], r.interface);
     if (r.networkdFile) doc.setIn(['hosts', r.host, 'networkd-file'], r.networkdFile);
@@ -69,7 +69,7 @@ export async function discoverCommand(args: DiscoverArgs, io: Io): Promise<numbe
       }),
     ),
   );
-  const bad = results.filter((r) => r.error || !r.stack || r.stack === 'networkmanager');
+  const bad = results.filter((r) => r.error || !r.stack);
   const configPath = args.config ?? 'routegen.yaml';
   let written = 0;
   if (args.write && results.length > bad.length) written = writeConfig(configPath, results);
@@ -84,10 +84,10 @@ export async function discoverCommand(args: DiscoverArgs, io: Io): Promise<numbe
       results.map((r) => [
         r.host,
         r.address,
-        r.error ? c.red('unreachable') : r.stack ? (r.stack === 'networkmanager' ? c.yellow(r.stack) : c.green(r.stack)) : c.red('unknown'),
+        r.error ? c.red('unreachable') : r.stack ? c.green(r.stack) : c.red('unknown'),
         r.interface ?? '-',
         r.networkdFile ?? '-',
-        r.error ? r.error.message : r.stack === 'networkmanager' ? `${r.evidence} (not supported yet)` : r.evidence,
+        r.error ? r.error.message : r.evidence,
       ]),
       { c },
     ),

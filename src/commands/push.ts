@@ -109,6 +109,7 @@ export async function pushCommand(args: PushArgs, io: Io, mode: 'push' | 'diff' 
       connectTimeoutS: args['connect-timeout'],
       commandTimeoutS: args['command-timeout'],
       inventoryName: plan.inventory.name,
+      cluster: plan.inventory.machines.flatMap((m) => m.podSubnets),
       onStart: (h) => progress.start(h),
       onStep: (h, s) => progress.step(h, s),
       onDone: (r) => progress.finish(r, hostLine(io.ce, r)),

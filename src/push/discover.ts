@@ -1,14 +1,17 @@
 import { INTERFACE_RE, NETWORKD_FILE_RE } from '../inventory/config.js';
 import type { RemoteHost } from '../remote/connection.js';
+import { NM_KEYFILE_DIR } from '../stacks/networkmanager.js';
 import type { HostPlan, HostSettings, StackName } from '../types.js';
 
 /** What `discover` found on a host. */
 export interface Discovery {
   /** The interface holding the machine's address. */
   interface?: string;
-  stack?: StackName | 'networkmanager';
+  stack?: StackName;
   /** networkd: the `.network` file managing the interface, as `networkctl status` names it. */
   networkdFile?: string;
+  /** NetworkManager: the keyfile of the interface's active connection. */
+  connectionFile?: string;
   /** How the stack was recognised, for the user. */
   evidence: string;
 }
@@ -27,7 +30,10 @@ const DISCOVER_SCRIPT = [
   '  echo "networkd-file=$(networkctl status --no-pager -- "$ifc" 2>/dev/null | sed -n "s/^ *Network File: //p")"',
   '  echo "networkd-state=$(networkctl list --no-pager --no-legend -- "$ifc" 2>/dev/null)"',
   'fi',
-  'if command -v nmcli >/dev/null 2>&1; then echo "nm-state=$(nmcli -g GENERAL.STATE device show "$ifc" 2>/dev/null)"; fi',
+  'if command -v nmcli >/dev/null 2>&1; then',
+  '  echo "nm-state=$(nmcli -g GENERAL.STATE device show "$ifc" 2>/dev/null)"',
+  '  echo "nm-file=$(nmcli -t -f DEVICE,FILENAME connection show --active 2>/dev/null | sed -n "s/^$ifc://p")"',
+  'fi',
   'if [ -f /etc/network/interfaces ]; then',
   '  echo "ifupdown-files=$(grep -lsE "^[[:space:]]*iface[[:space:]]+$ifc[[:space:]]" /etc/network/interfaces /etc/network/interfaces.d/* 2>/dev/null | grep -v routegen-pod-routes | tr "\\n" " ")"',
   'fi',
@@ -60,7 +66,9 @@ export function interpretDiscovery(out: string): Discovery {
     d.evidence = `networkctl: managed by ${file}`;
   } else if (/^100\b/.test(facts.get('nm-state') ?? '')) {
     d.stack = 'networkmanager';
-    d.evidence = `NetworkManager: ${facts.get('nm-state')}`;
+    const nmFile = (facts.get('nm-file') ?? '').replace(/\\:/g, ':');
+    if (nmFile) d.connectionFile = nmFile;
+    d.evidence = `NetworkManager: ${facts.get('nm-state')}${nmFile ? `, connection ${nmFile}` : ''}`;
   } else if (facts.get('ifupdown-up') === 'yes' || (facts.get('ifupdown-files') ?? '') !== '') {
     d.stack = 'ifupdown';
     d.evidence = facts.get('ifupdown-up') === 'yes' ? 'ifupdown brought it up (/run/network/ifstate)' : `defined in ${facts.get('ifupdown-files')}`;
@@ -83,14 +91,26 @@ export async function discoverHost(conn: RemoteHost, h: HostPlan): Promise<Disco
  */
 export async function completeSettings(conn: RemoteHost, h: HostPlan): Promise<{ settings: HostSettings; discovered?: Discovery; problem?: string }> {
   const s = h.settings;
-  const needFile = (s.stack === undefined || s.stack === 'networkd') && !s.networkdFile;
+  const needFile = ((s.stack === undefined || s.stack === 'networkd') && !s.networkdFile) || (s.stack === 'networkmanager' && !s.connectionFile);
   if (s.stack && s.interface && !needFile) return { settings: s };
   const d = await discoverHost(conn, h);
   const settings: HostSettings = { ...s, ssh: s.ssh };
   if (!settings.interface) settings.interface = d.interface;
-  if (!settings.stack) {
-    if (d.stack === 'networkmanager') return { settings, discovered: d, problem: `${h.name} runs NetworkManager (${d.evidence}), which routegen does not support yet` };
-    settings.stack = d.stack;
+  if (!settings.stack) settings.stack = d.stack;
+  if (settings.stack === 'networkmanager' && !settings.connectionFile) {
+    const f = d.stack === 'networkmanager' && d.interface === settings.interface ? d.connectionFile : undefined;
+    // Only keyfiles can be edited (not ifcfg-rh files, not in-memory profiles in /run), and the
+    // path is passed to commands on the host: it must be a plain one.
+    if (!f || !f.startsWith(NM_KEYFILE_DIR) || !/^[A-Za-z0-9_@%+=:,./-]+$/.test(f) || f.split('/').includes('..')) {
+      return {
+        settings,
+        discovered: d,
+        problem: f
+          ? `${h.name}'s connection for ${settings.interface} is ${JSON.stringify(f)}: routegen edits only keyfiles in ${NM_KEYFILE_DIR} with plain names (\`nmcli connection migrate\` turns an ifcfg profile into a keyfile)`
+          : `cannot find the keyfile of ${settings.interface}'s NetworkManager connection on ${h.name}: ${d.evidence}`,
+      };
+    }
+    settings.connectionFile = f;
   }
   if (settings.stack === 'networkd' && !settings.networkdFile) {
     settings.networkdFile = d.stack === 'networkd' && d.interface === settings.interface ? d.networkdFile : settings.interface ? `10-${settings.interface}.network` : undefined;

@@ -5,7 +5,10 @@ import { RemoteError, RemoteHost } from '../remote/connection.js';
 import { resolveSshTarget } from '../remote/sshConfig.js';
 import { TEMPLATE_DIR, renderHost } from '../render.js';
 import { STACKS, type StackModule } from '../stacks/index.js';
-import type { HostPlan, Route } from '../types.js';
+import { UserError } from '../errors.js';
+import { isIpProblem, parseNetwork } from '../ip.js';
+import { mergeKeyfileRoutes } from '../stacks/nmKeyfile.js';
+import type { HostPlan, IpValue, Route } from '../types.js';
 import { completeSettings } from './discover.js';
 import { checkRoutes, describeRouteCheck, parseKernelRoutes, routeCheckOk, type RouteCheck } from './kernel.js';
 
@@ -51,7 +54,37 @@ export interface PushOptions {
   connectTimeoutS: number;
   commandTimeoutS: number;
   inventoryName: string;
+  /** Every pod subnet of the cluster: on NetworkManager hosts, the routes routegen owns. */
+  cluster: IpValue[];
   onStep?: (host: string, step: Step) => void;
+}
+
+function toRange(cidr: string) {
+  const v = parseNetwork(cidr, { column: 1, length: 1 });
+  return isIpProblem(v) ? null : v;
+}
+
+/**
+ * What the host's file should hold: the rendered file, or — on NetworkManager, whose keyfile is
+ * the host's own — the current keyfile with its pod routes replaced. `before`: the destinations
+ * routegen owned in the current file, for checking that removed ones left the kernel.
+ */
+export function plannedFile(stack: StackModule, h: HostPlan, current: string | null, opts: Pick<PushOptions, 'inventoryName' | 'cluster'>): { planned: string | null; before: string[] } {
+  if (!stack.merges) {
+    return { planned: renderHost(h, opts.inventoryName)[0]?.content ?? null, before: current === null ? [] : stack.routes(current).map((r) => r.to) };
+  }
+  if (current === null) throw new StepError('check', `${stack.path(h.settings)} does not exist`);
+  const inCluster = (cidr: string) => {
+    const r = toRange(cidr);
+    return r !== null && opts.cluster.some((c) => c.family === r.family && r.start >= c.start && r.end <= c.end);
+  };
+  try {
+    const planned = mergeKeyfileRoutes(current, h.routes.map((r) => ({ family: r.family, to: r.to, via: r.via, ...(h.settings.metric === undefined ? {} : { metric: h.settings.metric }) })), opts.cluster, toRange);
+    return { planned, before: stack.routes(current).map((r) => r.to).filter(inCluster) };
+  } catch (e) {
+    if (e instanceof UserError) throw new StepError('check', `${stack.path(h.settings)}: ${e.message}`, undefined, e.hint);
+    throw e;
+  }
 }
 
 /** Which address or name to give ssh for a host. */
@@ -209,14 +242,13 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
     const key = stateKey(path);
     Object.assign(result, { path, stack: stack.name, interface: iface });
     restoreArgs = ['sh', HOST_SCRIPT, 'restore', key, path, stack.name, iface];
-    const planned = renderHost(h, opts.inventoryName)[0]?.content ?? null;
     where = 'check';
     step('checking');
     await preflight(conn, stack, h);
     const curBuf = await conn.readFile(path);
     const current = curBuf?.toString('utf8') ?? null;
     const curMode = curBuf ? ((await conn.stat(path))?.mode ?? 0) & 0o7777 : null;
-    const before = current === null ? [] : stack.routes(current).map((r) => r.to);
+    const { planned, before } = plannedFile(stack, h, current, opts);
     Object.assign(result, countChanges(h.routes, before));
     const sameFile = current === planned && (planned === null || curMode === stack.mode);
     if (opts.dryRun || opts.diffOnly) {

@@ -1,12 +1,11 @@
 import { isIpProblem, parseNetwork } from '../ip.js';
 import { RemoteError, type RemoteHost } from '../remote/connection.js';
-import { renderHost } from '../render.js';
 import { plural } from '../report.js';
 import { STACKS } from '../stacks/index.js';
 import type { HostPlan, IpValue, Route } from '../types.js';
 import { completeSettings } from './discover.js';
 import { checkRoutes, describeRouteCheck, extraRoutes, routeCheckOk } from './kernel.js';
-import { connect, connectName, describeError, HOST_SCRIPT, kernelRoutes, requirePrivilege, stateKey, unifiedDiff, type PushOptions } from './pushHost.js';
+import { connect, connectName, describeError, HOST_SCRIPT, kernelRoutes, plannedFile, requirePrivilege, stateKey, unifiedDiff, type PushOptions } from './pushHost.js';
 
 export type FileState = 'in sync' | 'differs' | 'missing' | 'mode differs' | 'not planned';
 
@@ -49,10 +48,10 @@ export async function statusHost(h0: HostPlan, cluster: IpValue[], opts: Opts): 
     const stack = STACKS[settings.stack!];
     const path = stack.path(settings);
     res.path = path;
-    const planned = renderHost(h, opts.inventoryName)[0]?.content ?? null;
     step = 'read';
     const cur = await conn.readFile(path);
     const current = cur?.toString('utf8') ?? null;
+    const { planned } = plannedFile(stack, h, current, { inventoryName: opts.inventoryName, cluster });
     if (current === null) res.file = planned === null ? 'in sync' : 'missing';
     else if (planned === null) res.file = 'not planned';
     else if (current !== planned) res.file = 'differs';

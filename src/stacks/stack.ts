@@ -6,8 +6,10 @@ export interface StackModule {
   /** File mode the stack needs: networkd must be able to read its files (0644), netplan
    * warns about anything readable by others (0600). */
   mode: number;
-  /** Template in templates/, holding layout only. */
+  /** Template in templates/, holding layout only ('' for a stack whose file is merged). */
   template: string;
+  /** The file is the host's own, edited in place (NetworkManager): nothing to render offline. */
+  merges?: boolean;
   /** Settings a host needs before its file can be rendered. */
   required: Array<'interface' | 'networkdFile'>;
   /** Absolute path of the one file routegen owns on the host. */

@@ -1,0 +1,29 @@
+import { keyfileRoutes, KEYFILE_MODE } from './nmKeyfile.js';
+import { BIN_DIRS, type StackModule } from './stack.js';
+
+/** Where routegen edits NetworkManager connections: keyfiles only (not ifcfg-rh, not /run). */
+export const NM_KEYFILE_DIR = '/etc/NetworkManager/system-connections/';
+
+/**
+ * NetworkManager: one active connection per device, so routegen owns no file of its own. It
+ * edits the keyfile of the connection that owns the interface, and owns exactly the routes in
+ * it whose destination lies inside the cluster's pod subnets (src/stacks/nmKeyfile.ts); every
+ * other line of the connection is kept. Applied with `nmcli connection load` + `device reapply`.
+ */
+export const networkmanager: StackModule = {
+  name: 'networkmanager',
+  mode: KEYFILE_MODE,
+  template: '',
+  merges: true,
+  required: ['interface'],
+  path: (s) => s.connectionFile ?? '',
+  hiddenName: (base, tag) => `.${base}.${tag}`,
+  preflight: (s) => [
+    { what: 'nmcli', paths: BIN_DIRS.map((d) => `${d}/nmcli`), hint: 'is NetworkManager installed? If the host uses another stack, set it accordingly' },
+    { what: `the connection keyfile ${s.connectionFile}`, paths: [s.connectionFile ?? ''], hint: `\`nmcli -f DEVICE,FILENAME connection show --active\` names the keyfile of ${s.interface}'s connection` },
+  ],
+  routes: (content) =>
+    keyfileRoutes(content)
+      .filter((r) => r.via !== '')
+      .map((r) => ({ to: r.to, via: r.via, ...(r.metric === undefined ? {} : { metric: r.metric }) })),
+};
