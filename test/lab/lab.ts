@@ -12,14 +12,17 @@
  * namespace but the pods' gets a default route, and theirs points at their own worker.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 
-export type LabStack = 'networkd' | 'netplan' | 'ifupdown';
+export type LabStack = 'networkd' | 'netplan' | 'ifupdown' | 'networkmanager';
+
+/** Every stack a lab host can run. */
+export const LAB_STACKS: readonly LabStack[] = ['networkd', 'netplan', 'ifupdown', 'networkmanager'];
 
 export interface LabOptions {
   /** Number of workers (node-0, node-1, ...); default 2. At most 150. */
@@ -144,6 +147,9 @@ const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 const NETNS_DIR = '/run/netns';
 const NETWORKD = '/lib/systemd/systemd-networkd';
 const SSHD = '/usr/sbin/sshd';
+const NETWORKMANAGER = '/usr/sbin/NetworkManager';
+/** Where a NetworkManager host keeps eth1's connection (its base persistent config). */
+export const NM_ETH1_KEYFILE = '/etc/NetworkManager/system-connections/eth1.nmconnection';
 
 // ---------------------------------------------------------------------------------------------
 // Scripts that run inside the hosts. Written into the lab dir at bring-up.
@@ -250,11 +256,13 @@ exit 0
 const RGLAB_SH = `#!/bin/sh
 # rglab: boots and reboots one routegen lab host; runs inside the host's namespaces.
 #   rglab start-stack | reboot [full] | start-networkd | stop-networkd | restart-networkd
-#         networkd-running | wait-eth1 | start-sshd | kill-sshd | sshd-running
+#         networkd-running | start-nm | stop-nm | restart-nm | reload-nm | nm-running
+#         wait-eth1 | start-sshd | kill-sshd | sshd-running
 # Waits poll with shell builtins and a growing nap: fifty hosts boot at once on two CPUs.
 set -eu
 . /run/lab/host.env
 NETWORKD_PIDFILE=/run/systemd-networkd.pid
+NM_PIDFILE=/run/NetworkManager.lab.pid
 SSHD_PIDFILE=/run/sshd.pid
 TIMEOUT=$RGLAB_TIMEOUT
 
@@ -262,6 +270,10 @@ fail() {
   echo "rglab($LAB_NAME): $*" >&2
   ip addr show dev eth1 >&2 || true
   if networkd_pid >/dev/null; then networkctl --no-pager status eth1 >&2 || true; fi
+  if nm_running; then
+    nmcli device status >&2 || true
+    tail -n 15 /run/lab/NetworkManager.log >&2 || true
+  fi
   exit 1
 }
 # UP: uptime in centiseconds.
@@ -289,12 +301,16 @@ read_pid() { PID=; [ -s "$1" ] && read -r PID <"$1" && alive "$PID"; }
 networkd_pid() { read_pid "$NETWORKD_PIDFILE" && echo "$PID"; }
 networkd_running() { read_pid "$NETWORKD_PIDFILE"; }
 
-networkd_on_bus() {
-  alive "$ND_PID" || return 0 # checked by the caller
-  case "$(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s org.freedesktop.network1 2>/dev/null)" in
+# on_bus NAME: NAME has an owner on the system bus.
+on_bus() {
+  case "$(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s "$1" 2>/dev/null)" in
     *true*) return 0 ;;
   esac
   return 1
+}
+networkd_on_bus() {
+  alive "$ND_PID" || return 0 # checked by the caller
+  on_bus org.freedesktop.network1
 }
 
 # Start networkd; with "nowait", return before it is on D-Bus (start_stack checks that later).
@@ -317,11 +333,46 @@ networkd_ready() {
   alive "$ND_PID" || { tail -n 20 /run/lab/networkd.log >&2; fail "systemd-networkd exited"; }
 }
 
-stop_networkd() {
-  read_pid "$NETWORKD_PIDFILE" || { rm -f "$NETWORKD_PIDFILE"; return 0; }
+# stop_pidfile FILE: SIGTERM the process named in FILE, SIGKILL if it does not end in time.
+stop_pidfile() {
+  read_pid "$1" || { rm -f "$1"; return 0; }
   kill "$PID"
   if ! poll dead "$PID"; then kill -9 "$PID"; poll dead "$PID" || true; fi
-  rm -f "$NETWORKD_PIDFILE"
+  rm -f "$1"
+}
+stop_networkd() { stop_pidfile "$NETWORKD_PIDFILE"; }
+
+# NetworkManager: runs in the foreground (--debug: no daemon, log to stderr only, which goes
+# to the host's lab dir; never syslog). Needs /run/NetworkManager; D-Bus name
+# org.freedesktop.NetworkManager. On SIGTERM it leaves eth1 configured.
+nm_running() { read_pid "$NM_PIDFILE"; }
+start_nm() {
+  if nm_running; then return 0; fi
+  mkdir -p /run/NetworkManager
+  setsid ${NETWORKMANAGER} --debug </dev/null >>/run/lab/NetworkManager.log 2>&1 3>&- 4<&- &
+  echo "$!" >"$NM_PIDFILE"
+  if [ "\${1:-}" != nowait ]; then nm_ready; fi
+}
+nm_on_bus() {
+  alive "$NM_PID" || return 0 # checked by the caller
+  on_bus org.freedesktop.NetworkManager
+}
+nm_ready() {
+  read_pid "$NM_PIDFILE" || fail "NetworkManager is not running"
+  NM_PID=$PID
+  poll nm_on_bus || fail "NetworkManager did not answer on D-Bus within $TIMEOUT s"
+  alive "$NM_PID" || { tail -n 20 /run/lab/NetworkManager.log >&2; fail "NetworkManager exited"; }
+}
+stop_nm() { stop_pidfile "$NM_PIDFILE"; }
+# NMSTATE: NetworkManager's state of eth1 (connected, connecting (...), disconnected, ...).
+nm_eth1_state() {
+  NMSTATE=
+  NMOUT=$(nmcli -t -f DEVICE,STATE device 2>&1) || return 0
+  while IFS=: read -r dev st; do
+    if [ "$dev" = eth1 ]; then NMSTATE=$st; fi
+  done <<EOF
+$NMOUT
+EOF
 }
 
 # networkd's view of eth1: ADMIN is its ADMIN_STATE (pending, configuring, configured, failed,
@@ -350,8 +401,19 @@ has_address6() {
 }
 
 # Until eth1 carries its address and, when networkd runs, networkd calls the link configured
-# (its static routes are in the kernel by then).
+# (its static routes are in the kernel by then); when NetworkManager runs, until it has finished
+# starting up (every device it activates at start is activated or failed: nm-online -s) and
+# calls eth1 connected (its addresses and routes are in the kernel by then).
 wait_eth1() {
+  if nm_running; then
+    nm_ready
+    nm-online -s -q -t "$TIMEOUT" || fail "NetworkManager did not finish starting up within $TIMEOUT s"
+    nm_eth1_state
+    case "$NMSTATE" in
+      connected) ;;
+      *) fail "NetworkManager did not activate eth1 (state: \${NMSTATE:-none})" ;;
+    esac
+  fi
   if networkd_running; then
     read -r ifindex </sys/class/net/eth1/ifindex
     LINKSTATE=/run/systemd/netif/links/$ifindex
@@ -370,6 +432,7 @@ start_stack() {
   case "$LAB_STACK" in
     networkd) start_networkd nowait ;;
     netplan) netplan generate; start_networkd nowait ;;
+    networkmanager) start_nm nowait ;;
     ifupdown)
       mkdir -p /run/network
       # At boot a failing ifup does not stop the machine: report what it left behind.
@@ -389,6 +452,7 @@ start_stack() {
 # are emptied, and dbus and sshd start again.
 reboot_host() {
   stop_networkd
+  stop_nm
   if [ "\${1:-}" = full ]; then
     # Every process in this host's PID namespace but its init and this shell.
     victims=
@@ -411,7 +475,8 @@ reboot_host() {
   ip addr flush dev eth1
   ip route flush dev eth1 table all 2>/dev/null || true
   ip -6 route flush dev eth1 table all 2>/dev/null || true
-  rm -rf /run/network /run/systemd/network /run/systemd/netif /run/systemd/system
+  # (NetworkManager's /run state must go too: with it NM "assumes" eth1 as it was, and fails.)
+  rm -rf /run/network /run/systemd/network /run/systemd/netif /run/systemd/system /run/NetworkManager
   start_stack
   if [ "\${1:-}" = full ]; then start_sshd; fi
 }
@@ -441,19 +506,26 @@ case "$1" in
   stop-networkd) stop_networkd ;;
   restart-networkd) stop_networkd; start_networkd ;;
   networkd-running) networkd_running ;;
+  start-nm) start_nm ;;
+  stop-nm) stop_nm ;;
+  restart-nm) stop_nm; start_nm ;;
+  # What NetworkManager.service's ExecReload runs (configuration and DNS, not connections)
+  reload-nm) nm_running || fail "NetworkManager is not running"
+    busctl --system call org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Reload u 0 >/dev/null ;;
+  nm-running) nm_running ;;
   wait-eth1) wait_eth1 ;;
   start-sshd) start_sshd ;;
   kill-sshd) kill_sshd ;;
   sshd-running) read_pid "$SSHD_PIDFILE" ;;
-  *) echo "usage: rglab start-stack|reboot|start-networkd|stop-networkd|restart-networkd|networkd-running|wait-eth1|start-sshd|kill-sshd|sshd-running" >&2; exit 2 ;;
+  *) echo "usage: rglab start-stack|reboot|start-networkd|stop-networkd|restart-networkd|networkd-running|start-nm|stop-nm|restart-nm|reload-nm|nm-running|wait-eth1|start-sshd|kill-sshd|sshd-running" >&2; exit 2 ;;
 esac
 `;
 
 const SYSTEMCTL_SH = `#!/bin/sh
 # Stand-in for systemctl inside a routegen lab host, where systemd is not PID 1. It starts and
-# stops systemd-networkd for real (through rglab), reports networkd and networking (ifupdown) as
-# they are on this host, and answers what netplan apply and ifupdown hook scripts ask. Other
-# units do not exist here: starting or stopping them does nothing.
+# stops systemd-networkd and NetworkManager for real (through rglab), reports them and
+# networking (ifupdown) as they are on this host, and answers what netplan apply and ifupdown
+# hook scripts ask. Other units do not exist here: starting or stopping them does nothing.
 set -f
 . /run/lab/host.env
 quiet=
@@ -469,13 +541,16 @@ done
 say() { [ -n "$quiet" ] || echo "$@"; }
 is_networkd() { case "$1" in systemd-networkd|systemd-networkd.service) return 0 ;; *) return 1 ;; esac; }
 is_networking() { case "$1" in networking|networking.service) return 0 ;; *) return 1 ;; esac; }
+is_nm() { case "$1" in NetworkManager|NetworkManager.service|network-manager|network-manager.service) return 0 ;; *) return 1 ;; esac; }
 active() {
   if is_networkd "$1"; then rglab networkd-running && return 0; return 1; fi
+  if is_nm "$1"; then rglab nm-running && return 0; return 1; fi
   if is_networking "$1"; then [ "$LAB_STACK" = ifupdown ]; return; fi
   return 1
 }
 enabled() {
-  if is_networkd "$1"; then [ "$LAB_STACK" != ifupdown ]; return; fi
+  if is_networkd "$1"; then [ "$LAB_STACK" = networkd ] || [ "$LAB_STACK" = netplan ]; return; fi
+  if is_nm "$1"; then [ "$LAB_STACK" = networkmanager ]; return; fi
   if is_networking "$1"; then [ "$LAB_STACK" = ifupdown ]; return; fi
   return 1
 }
@@ -496,14 +571,28 @@ case "$verb" in
     exit $rc ;;
   start|stop|restart|try-restart|reload|reload-or-restart|try-reload-or-restart)
     for u in $units; do
-      is_networkd "$u" || continue
-      case "$verb" in
-        start) rglab start-networkd || exit 1 ;;
-        stop) rglab stop-networkd || exit 1 ;;
-        restart|reload-or-restart) rglab restart-networkd || exit 1 ;;
-        try-restart|try-reload-or-restart) if rglab networkd-running; then rglab restart-networkd || exit 1; fi ;;
-        reload) networkctl reload || exit 1 ;;
-      esac
+      if is_networkd "$u"; then
+        case "$verb" in
+          start) rglab start-networkd || exit 1 ;;
+          stop) rglab stop-networkd || exit 1 ;;
+          restart|reload-or-restart) rglab restart-networkd || exit 1 ;;
+          try-restart|try-reload-or-restart) if rglab networkd-running; then rglab restart-networkd || exit 1; fi ;;
+          reload) networkctl reload || exit 1 ;;
+        esac
+      elif is_nm "$u"; then
+        # (reload: the unit's ExecReload, NM's D-Bus Reload method)
+        case "$verb" in
+          start) rglab start-nm || exit 1 ;;
+          stop) rglab stop-nm || exit 1 ;;
+          restart) rglab restart-nm || exit 1 ;;
+          try-restart) if rglab nm-running; then rglab restart-nm || exit 1; fi ;;
+          reload|reload-or-restart|try-reload-or-restart)
+            if rglab nm-running; then rglab reload-nm || exit 1
+            elif [ "$verb" = reload-or-restart ]; then rglab start-nm || exit 1
+            elif [ "$verb" = reload ]; then echo "NetworkManager.service is not active, cannot reload." >&2; exit 1
+            fi ;;
+        esac
+      fi
     done
     exit 0 ;;
   *) echo "systemctl (routegen lab stand-in): '$verb' is not supported here" >&2; exit 1 ;;
@@ -715,6 +804,17 @@ export function labUnavailable(): string | null {
   return unavailableCache;
 }
 
+const NM_PROGRAMS = [NETWORKMANAGER, 'nmcli', 'nm-online'];
+
+/**
+ * Why hosts with the 'networkmanager' stack cannot run here (on top of `labUnavailable`), or null.
+ * Only labs with such a host need NetworkManager installed.
+ */
+export function networkManagerUnavailable(): string | null {
+  const missing = NM_PROGRAMS.filter((p) => !which(p));
+  return missing.length ? `missing programs: ${missing.join(', ')} (apt-get install -y --no-install-recommends network-manager)` : null;
+}
+
 /**
  * For tests: in CI (process.env.CI truthy) a missing prerequisite is an error (throws); outside
  * CI prints a loud "SKIPPED lab tests: <why>" to stderr and returns false.
@@ -815,8 +915,41 @@ function baseFiles(host: { name: string; ip: string; ip6?: string; stack: LabSta
       });
       break;
     }
+    case 'networkmanager':
+      // The machine's own NetworkManager.conf (plugins=ifupdown,keyfile) is replaced in the host.
+      // NM leaves alone every link but eth1 (lo, cni0, vpod), DNS and the hostname.
+      files.push({
+        path: '/etc/NetworkManager/NetworkManager.conf',
+        mode: 0o644,
+        content:
+          '# NetworkManager for one routegen lab host: eth1 only, from keyfiles\n' +
+          '[main]\nplugins=keyfile\ndns=none\nrc-manager=unmanaged\nhostname-mode=none\nno-auto-default=*\nauth-polkit=false\n\n' +
+          '[keyfile]\nunmanaged-devices=except:interface-name:eth1\n\n' +
+          '[device-eth1]\nmatch-device=interface-name:eth1\nmanaged=1\n\n' +
+          '[connectivity]\nenabled=false\n',
+      });
+      // NM ignores a keyfile that is not 0600 and owned by root.
+      files.push({
+        path: NM_ETH1_KEYFILE,
+        mode: 0o600,
+        content:
+          `[connection]\nid=eth1\nuuid=${labUuid(`${host.name}/eth1`)}\ntype=ethernet\ninterface-name=eth1\n\n[ethernet]\n\n` +
+          `[ipv4]\nmethod=manual\naddress1=${addr}\n\n` +
+          // (eui64: a link-local address that does not depend on /var/lib/NetworkManager/secret_key)
+          (addr6
+            ? `[ipv6]\nmethod=manual\naddress1=${addr6}\naddr-gen-mode=eui64\nignore-auto-dns=true\nignore-auto-routes=true\n`
+            : '[ipv6]\nmethod=disabled\n'),
+      });
+      break;
   }
   return files;
+}
+
+/** A UUID that depends only on `name` (so a host's connection keeps its UUID from run to run). */
+function labUuid(name: string): string {
+  const h = createHash('sha256').update(`routegen-lab:${name}`).digest('hex');
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 function hostsHeader(name: string): string {
@@ -900,7 +1033,11 @@ export class Lab {
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,40}$/.test(prefix)) throw new Error(`bad lab prefix ${JSON.stringify(prefix)}`);
     const stackOf = (name: string): LabStack => {
       const s = typeof opts.stack === 'function' ? opts.stack(name) : (opts.stack ?? 'networkd');
-      if (s !== 'networkd' && s !== 'netplan' && s !== 'ifupdown') throw new Error(`unknown stack ${String(s)} for ${name}`);
+      if (!LAB_STACKS.includes(s)) throw new Error(`unknown stack ${String(s)} for ${name}`);
+      if (s === 'networkmanager') {
+        const nmWhy = networkManagerUnavailable();
+        if (nmWhy) throw new Error(`lab unavailable: ${name} runs NetworkManager, but ${nmWhy}`);
+      }
       return s;
     };
 
@@ -1444,9 +1581,10 @@ export class Lab {
   }
 
   /**
-   * Reboot, as routes see it: stop networkd (if any), flush eth1's addresses and routes, start the
-   * host's stack again from its persistent files, wait until eth1 has its address (and networkd
-   * calls it configured). Throws with the host's own diagnostics when it does not come back.
+   * Reboot, as routes see it: stop networkd and NetworkManager (if running), flush eth1's
+   * addresses and routes, empty the stacks' state in /run, start the host's stack again from its
+   * persistent files, wait until eth1 has its address (and networkd calls it configured, or
+   * NetworkManager calls it connected). Throws with the host's own diagnostics when it does not come back.
    * With `full`, every process of the host dies first (SSH sessions, timers such as an armed
    * rollback), /run and /tmp are emptied, and dbus and sshd start again.
    */
@@ -1466,6 +1604,24 @@ export class Lab {
   /** Whether networkd runs on the host. */
   async networkdRunning(host: string): Promise<boolean> {
     return (await this.exec(host, ['rglab', 'networkd-running'])).code === 0;
+  }
+
+  /** Stop NetworkManager (SIGTERM; it leaves eth1 configured, as on a real machine). */
+  async stopNetworkManager(host: string): Promise<void> {
+    await this.execOk(host, ['rglab', 'stop-nm']);
+  }
+
+  /**
+   * Start NetworkManager if it is not running; returns once it answers on D-Bus. (To wait until it
+   * has configured eth1 too: `exec(host, ['rglab', 'wait-eth1'])`.)
+   */
+  async startNetworkManager(host: string): Promise<void> {
+    await this.execOk(host, ['rglab', 'start-nm'], 30000);
+  }
+
+  /** Whether NetworkManager runs on the host. */
+  async networkManagerRunning(host: string): Promise<boolean> {
+    return (await this.exec(host, ['rglab', 'nm-running'])).code === 0;
   }
 
   /** Kill the host's listening sshd (sessions already open stay, as with OpenSSH). */
