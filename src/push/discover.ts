@@ -85,6 +85,24 @@ export async function discoverHost(conn: RemoteHost, h: HostPlan): Promise<Disco
 }
 
 /**
+ * The `.network` file networkd applies to `iface`, read over SFTP from the link's state file
+ * (NETWORK_FILE=, what `networkctl status` shows as "Network File:"), so that no process starts
+ * on the host. networkd calls that file private: anything unexpected gives undefined, and the
+ * caller runs the full discovery script instead.
+ */
+export async function networkdFileOf(conn: RemoteHost, iface: string): Promise<string | undefined> {
+  if (!INTERFACE_RE.test(iface)) return undefined;
+  const idx = (await conn.readFile(`/sys/class/net/${iface}/ifindex`))?.toString('utf8').trim();
+  if (!idx || !/^[0-9]+$/.test(idx)) return undefined;
+  const state = (await conn.readFile(`/run/systemd/netif/links/${idx}`))?.toString('utf8') ?? '';
+  const admin = /^ADMIN_STATE=(.*)$/m.exec(state)?.[1]?.trim();
+  const file = /^NETWORK_FILE=(.*)$/m.exec(state)?.[1]?.trim() ?? '';
+  if (!file || admin === 'unmanaged' || admin === 'failed' || /^\/run\/systemd\/network\/10-netplan-/.test(file)) return undefined;
+  const base = file.split('/').pop() ?? '';
+  return NETWORKD_FILE_RE.test(base) ? base : undefined;
+}
+
+/**
  * Fills what the user left to routegen (stack `auto` or unset, interface, networkd file) from
  * discovery. What the user gave always wins. Returns the settings and what was discovered, or
  * an explanation of why it could not be.
@@ -93,6 +111,10 @@ export async function completeSettings(conn: RemoteHost, h: HostPlan): Promise<{
   const s = h.settings;
   const needFile = ((s.stack === undefined || s.stack === 'networkd') && !s.networkdFile) || (s.stack === 'networkmanager' && !s.connectionFile);
   if (s.stack && s.interface && !needFile) return { settings: s };
+  if (s.stack === 'networkd' && s.interface) {
+    const file = await networkdFileOf(conn, s.interface).catch(() => undefined);
+    if (file) return { settings: { ...s, networkdFile: file } };
+  }
   const d = await discoverHost(conn, h);
   const settings: HostSettings = { ...s, ssh: s.ssh };
   if (!settings.interface) settings.interface = d.interface;

@@ -2,7 +2,7 @@ import { createTwoFilesPatch } from 'diff';
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { RemoteError, RemoteHost } from '../remote/connection.js';
-import { resolveSshTarget } from '../remote/sshConfig.js';
+import { resolveSshTarget, type SshTarget } from '../remote/sshConfig.js';
 import { TEMPLATE_DIR, renderHost } from '../render.js';
 import { STACKS, type StackModule } from '../stacks/index.js';
 import { UserError } from '../errors.js';
@@ -69,17 +69,20 @@ function toRange(cidr: string) {
  * the host's own — the current keyfile with its pod routes replaced. `before`: the destinations
  * routegen owned in the current file, for checking that removed ones left the kernel.
  */
-export function plannedFile(stack: StackModule, h: HostPlan, current: string | null, opts: Pick<PushOptions, 'inventoryName' | 'cluster'>): { planned: string | null; before: string[] } {
+export function plannedFile(stack: StackModule, h: HostPlan, current: string | null, opts: Pick<PushOptions, 'inventoryName' | 'cluster'>, owned: string[] = []): { planned: string | null; before: string[] } {
   if (!stack.merges) {
     return { planned: renderHost(h, opts.inventoryName)[0]?.content ?? null, before: current === null ? [] : stack.routes(current).map((r) => r.to) };
   }
   if (current === null) throw new StepError('check', `${stack.path(h.settings)} does not exist`);
+  // Routegen's routes: those into today's pod subnets, and those it wrote last time (a node
+  // removed from the inventory takes its subnet out of the cluster, not out of the keyfile).
+  const ours = [...opts.cluster, ...owned.map(toRange).filter((r): r is IpValue => r !== null)];
   const inCluster = (cidr: string) => {
     const r = toRange(cidr);
-    return r !== null && opts.cluster.some((c) => c.family === r.family && r.start >= c.start && r.end <= c.end);
+    return r !== null && ours.some((c) => c.family === r.family && r.start >= c.start && r.end <= c.end);
   };
   try {
-    const planned = mergeKeyfileRoutes(current, h.routes.map((r) => ({ family: r.family, to: r.to, via: r.via, ...(h.settings.metric === undefined ? {} : { metric: h.settings.metric }) })), opts.cluster, toRange);
+    const planned = mergeKeyfileRoutes(current, h.routes.map((r) => ({ family: r.family, to: r.to, via: r.via, ...(h.settings.metric === undefined ? {} : { metric: h.settings.metric }) })), ours, toRange);
     return { planned, before: stack.routes(current).map((r) => r.to).filter(inCluster) };
   } catch (e) {
     if (e instanceof UserError) throw new StepError('check', `${stack.path(h.settings)}: ${e.message}`, undefined, e.hint);
@@ -128,8 +131,9 @@ class StepError extends Error {
 /** Reads the kernel's main tables; a constant script, nothing installed on the host. */
 export const ROUTES_SCRIPT = 'echo @@ipv4; ip -j -4 route show table main; echo @@ipv6; ip -j -6 route show table main';
 
-export async function connect(h: HostPlan, opts: Pick<PushOptions, 'sshConfig' | 'acceptNew' | 'connectTimeoutS' | 'commandTimeoutS'>): Promise<RemoteHost> {
-  const target = await resolveSshTarget(connectName(h), {
+/** `resolved`: the target of an earlier connection to the same host (no second `ssh -G`). */
+export async function connect(h: HostPlan, opts: Pick<PushOptions, 'sshConfig' | 'acceptNew' | 'connectTimeoutS' | 'commandTimeoutS'>, resolved?: SshTarget): Promise<RemoteHost> {
+  const target = resolved ?? await resolveSshTarget(connectName(h), {
     configFile: opts.sshConfig,
     user: h.settings.ssh.user,
     port: h.settings.ssh.port,
@@ -185,7 +189,7 @@ export async function kernelRoutes(conn: RemoteHost) {
 async function verify(conn: RemoteHost, h: HostPlan, gone: string[], first: string | undefined, timeoutS: number): Promise<RouteCheck> {
   const deadline = Date.now() + timeoutS * 1000;
   let out = first;
-  for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+  for (let delay = 25; ; delay = Math.min(delay * 2, 1000)) {
     const kernel = out !== undefined && out.includes('@@ipv4') ? parseKernelRoutes(out) : await kernelRoutes(conn);
     out = undefined;
     const check = checkRoutes(kernel, h.routes, h.settings.interface!, h.settings.metric, gone);
@@ -248,7 +252,9 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
     const curBuf = await conn.readFile(path);
     const current = curBuf?.toString('utf8') ?? null;
     const curMode = curBuf ? ((await conn.stat(path))?.mode ?? 0) & 0o7777 : null;
-    const { planned, before } = plannedFile(stack, h, current, opts);
+    const ownedPath = `${STATE_DIR}/${key}.owned`;
+    const owned = stack.merges ? ((await conn.readFile(ownedPath).catch(() => null))?.toString('utf8').split('\n').filter(Boolean) ?? []) : [];
+    const { planned, before } = plannedFile(stack, h, current, opts, owned);
     Object.assign(result, countChanges(h.routes, before));
     const sameFile = current === planned && (planned === null || curMode === stack.mode);
     if (opts.dryRun || opts.diffOnly) {
@@ -315,7 +321,7 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
     step('confirming');
     let second: RemoteHost | undefined;
     try {
-      second = await connect(h, opts);
+      second = await connect(h, opts, conn.target);
       const r = await second.exec(['sh', HOST_SCRIPT, 'confirm', key], { sudo: true });
       if (r.code === 4) {
         armed = false;
@@ -323,6 +329,8 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
       }
       if (r.code !== 0) throw new StepError('confirm', `confirming failed (exit ${r.code})`, r.stderr);
       armed = false;
+      // On NetworkManager the keyfile is the host's: remember which routes are routegen's.
+      if (stack.merges) await conn.writeFileAtomic(ownedPath, h.routes.map((x) => `${x.to}\n`).join(''), 0o600);
     } catch (e) {
       if (e instanceof RemoteError && armed) {
         armed = false; // cannot reach it to roll back either: its own timer will

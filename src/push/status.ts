@@ -5,7 +5,7 @@ import { STACKS } from '../stacks/index.js';
 import type { HostPlan, IpValue, Route } from '../types.js';
 import { completeSettings } from './discover.js';
 import { checkRoutes, describeRouteCheck, extraRoutes, routeCheckOk } from './kernel.js';
-import { connect, connectName, describeError, HOST_SCRIPT, kernelRoutes, plannedFile, requirePrivilege, stateKey, unifiedDiff, type PushOptions } from './pushHost.js';
+import { connect, connectName, describeError, HOST_SCRIPT, STATE_DIR, kernelRoutes, plannedFile, requirePrivilege, stateKey, unifiedDiff, type PushOptions } from './pushHost.js';
 
 export type FileState = 'in sync' | 'differs' | 'missing' | 'mode differs' | 'not planned';
 
@@ -51,7 +51,8 @@ export async function statusHost(h0: HostPlan, cluster: IpValue[], opts: Opts): 
     step = 'read';
     const cur = await conn.readFile(path);
     const current = cur?.toString('utf8') ?? null;
-    const { planned } = plannedFile(stack, h, current, { inventoryName: opts.inventoryName, cluster });
+    const owned = stack.merges ? ((await conn.readFile(`${STATE_DIR}/${stateKey(path)}.owned`).catch(() => null))?.toString('utf8').split('\n').filter(Boolean) ?? []) : [];
+    const { planned } = plannedFile(stack, h, current, { inventoryName: opts.inventoryName, cluster }, owned);
     if (current === null) res.file = planned === null ? 'in sync' : 'missing';
     else if (planned === null) res.file = 'not planned';
     else if (current !== planned) res.file = 'differs';

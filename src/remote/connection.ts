@@ -349,6 +349,9 @@ export class RemoteHost {
     client.on('error', (err: Error & { level?: string }) => {
       rawError ??= err;
     });
+    // SSH is request/response in small packets: without TCP_NODELAY a write that follows an
+    // unacknowledged one waits for the peer's delayed ACK (40 ms on Linux).
+    client.on('connect', () => client.setNoDelay(true));
 
     const config: ConnectConfig = {
       host: target.hostname,

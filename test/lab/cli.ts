@@ -5,15 +5,16 @@
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { Lab, labUnavailable, type LabStack } from './lab.js';
+import { LAB_STACKS, Lab, labUnavailable, type LabStack } from './lab.js';
 
 const DEFAULT_STATE = process.env.ROUTEGEN_LAB_STATE ?? '/tmp/routegen-lab/state.json';
 
 const USAGE = `usage: node --import tsx test/lab/cli.ts [--state FILE] <command> [args]
 
   up [--workers N] [--stack SPEC] [--no-server] [--prefix P] [--dual-stack]
-                      bring a lab up and leave it running. SPEC: networkd | netplan | ifupdown,
-                      or per host: node-0=netplan,node-1=ifupdown,default=networkd.
+                      bring a lab up and leave it running. SPEC: networkd | netplan | ifupdown
+                      | networkmanager, or per host: node-0=netplan,server=networkmanager,
+                      default=networkd.
                       --dual-stack: IPv6 too (eth1 fd00:10::101..., pods fd00:10:200:N::/64)
   down                tear the lab down (kills only the PIDs it recorded)
   status              hosts, PIDs, eth1 addresses and routes
@@ -35,8 +36,9 @@ class UsageError extends Error {}
 function parseStack(spec: string | undefined): LabStack | ((host: string) => LabStack) | undefined {
   if (!spec) return undefined;
   const valid = (s: string): LabStack => {
-    if (s === 'networkd' || s === 'netplan' || s === 'ifupdown') return s;
-    throw new UsageError(`unknown stack ${JSON.stringify(s)} (networkd, netplan or ifupdown)`);
+    const known = LAB_STACKS.find((x) => x === s);
+    if (known) return known;
+    throw new UsageError(`unknown stack ${JSON.stringify(s)} (${LAB_STACKS.slice(0, -1).join(', ')} or ${LAB_STACKS.at(-1)!})`);
   };
   if (!spec.includes('=')) return valid(spec);
   const map = new Map<string, LabStack>();
@@ -122,7 +124,7 @@ async function main(args: string[]): Promise<number> {
       for (const h of lab.hosts) {
         const v6 = lab.dualStack ? ` ${(h.ip6 ?? '').padEnd(14)}` : '';
         const subnets = [h.podSubnet, h.podSubnet6].filter(Boolean).join(',');
-        console.log(`  ${h.name.padEnd(8)} ${h.ip.padEnd(15)}${v6} ${h.stack.padEnd(9)} ${subnets}`);
+        console.log(`  ${h.name.padEnd(8)} ${h.ip.padEnd(15)}${v6} ${h.stack.padEnd(14)} ${subnets}`);
       }
       console.log(`  jumpbox  ${lab.jumpboxIp}${lab.jumpboxIp6 ? ` ${lab.jumpboxIp6}` : ''}`);
       console.log(`dir ${lab.dir}\nssh config ${lab.sshConfigFile}\nmachines.txt ${lab.dir}/machines.txt`);
@@ -146,7 +148,7 @@ async function main(args: string[]): Promise<number> {
           const routes = [...(await lab.routes(s.name)), ...v6];
           detail = routes.map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''} ${r.dev ?? ''}${r.protocol ? ` proto ${r.protocol}` : ''}`).join('; ');
         }
-        console.log(`  ${s.name.padEnd(8)} ${s.ip.padEnd(15)} ${s.stack.padEnd(9)} pid ${String(s.pid).padEnd(7)} ${detail}`);
+        console.log(`  ${s.name.padEnd(8)} ${s.ip.padEnd(15)} ${s.stack.padEnd(14)} pid ${String(s.pid).padEnd(7)} ${detail}`);
       }
       return lab.status().every((s) => s.running) ? 0 : 1;
     }

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Lab, requireLab, type LabRoute } from './lab.js';
+import { Lab, NM_ETH1_KEYFILE, requireLab, type LabRoute } from './lab.js';
 import { labSuite, needLab } from './suite.js';
 
 const need = needLab;
@@ -412,6 +412,133 @@ if (requireLab()) {
   });
 
   dsMixed.run();
+
+  // ------------------------------------------------------------------------- NetworkManager
+  if (requireLab({ networkManager: true })) {
+    /** eth1's base keyfile with `route1=DST,GW` after its address, as routegen would write it. */
+    const withRoute = (keyfile: string, dst: string, gw: string) => keyfile.replace(/^(address1=.*)$/m, `$1\nroute1=${dst},${gw}`);
+    /** What routegen runs on a NetworkManager host to apply a changed keyfile now. */
+    const nmApply = async (lab: Lab, host: string) => {
+      const load = await ok(lab, host, ['nmcli', 'connection', 'load', NM_ETH1_KEYFILE]);
+      assert.not.match(load, 'Could not load', `${host}: ${load}`);
+      await ok(lab, host, ['nmcli', 'device', 'reapply', 'eth1']);
+    };
+
+    const nm = labSuite('lab: NetworkManager hosts', { workers: 2, stack: 'networkmanager', withServer: false });
+
+    nm('base config: NetworkManager.conf and eth1’s keyfile (0600); NM runs eth1 and nothing else', async (ctx) => {
+      const lab = need(ctx);
+      assert.is(await lab.fileMode('node-0', NM_ETH1_KEYFILE), 0o600);
+      const keyfile = (await lab.readFile('node-0', NM_ETH1_KEYFILE))!;
+      for (const line of ['id=eth1', 'type=ethernet', 'interface-name=eth1', 'method=manual', 'address1=192.168.10.101/24']) assert.match(keyfile, line);
+      assert.match((await lab.readFile('node-0', '/etc/NetworkManager/NetworkManager.conf'))!, 'unmanaged-devices=except:interface-name:eth1');
+      assert.not.ok(fs.existsSync(NM_ETH1_KEYFILE), 'the machine’s /etc is untouched');
+      const devices = await ok(lab, 'node-0', ['nmcli', '-t', '-f', 'DEVICE,STATE,CONNECTION', 'device']);
+      assert.match(devices, /^eth1:connected:eth1$/m);
+      assert.match(devices, /^cni0:unmanaged:$/m);
+      assert.is(route(await lab.routes('node-0'), '192.168.10.0/24')?.dev, 'eth1');
+      assert.is(route(await lab.routes('node-0'), '10.200.0.0/24')?.dev, 'cni0');
+      assert.ok(await lab.ping('node-0', '10.200.0.1'), 'pod reaches its own bridge');
+      const ps = await ok(lab, 'node-0', ['ps', '-eo', 'comm=']);
+      assert.match(ps, /^NetworkManager$/m);
+      assert.not.match(ps, /systemd-network/);
+      const active = await lab.jumpbox(lab.sshArgv('node-1', ['systemctl is-active NetworkManager; systemctl is-active systemd-networkd; systemctl is-enabled NetworkManager']));
+      assert.is(active.stdout, 'active\ninactive\nenabled\n', active.stderr);
+    });
+
+    nm('the guide’s problem on NetworkManager hosts', async (ctx) => {
+      await theProblem(need(ctx));
+    });
+
+    nm('a route in the keyfile + nmcli connection load + device reapply: in the kernel, and it survives reboot', async (ctx) => {
+      const lab = need(ctx);
+      const base0 = (await lab.readFile('node-0', NM_ETH1_KEYFILE))!;
+      const base1 = (await lab.readFile('node-1', NM_ETH1_KEYFILE))!;
+      await lab.writeFile('node-0', NM_ETH1_KEYFILE, withRoute(base0, '10.200.1.0/24', '192.168.10.102'), 0o600);
+      await lab.writeFile('node-1', NM_ETH1_KEYFILE, withRoute(base1, '10.200.0.0/24', '192.168.10.101'), 0o600);
+      await Promise.all([nmApply(lab, 'node-0'), nmApply(lab, 'node-1')]);
+      const r = route(await lab.routes('node-0'), '10.200.1.0/24');
+      assert.equal(r, { dst: '10.200.1.0/24', gateway: '192.168.10.102', dev: 'eth1', protocol: 'static', metric: 100 });
+      assert.ok(route(await lab.routes('node-1'), '10.200.0.0/24'));
+      assert.ok(await lab.ping('node-0', '10.200.1.2'));
+      await Promise.all([lab.reboot('node-0'), lab.reboot('node-1')]);
+      assert.equal(route(await lab.routes('node-0'), '10.200.1.0/24'), r, 'the route came back by itself');
+      assert.ok(await lab.ping('node-0', '10.200.1.2'), 'and the pods talk after the reboot');
+      // Back to the base config.
+      await lab.writeFile('node-0', NM_ETH1_KEYFILE, base0, 0o600);
+      await lab.writeFile('node-1', NM_ETH1_KEYFILE, base1, 0o600);
+      await Promise.all([nmApply(lab, 'node-0'), nmApply(lab, 'node-1')]);
+      assert.is(route(await lab.routes('node-0'), '10.200.1.0/24'), undefined, 'reapply removes the route');
+    });
+
+    nm('a keyfile NM refuses (mode 0644): `nmcli connection load` still exits 0, reboot says eth1 is not activated', async (ctx) => {
+      const lab = need(ctx);
+      const base = (await lab.readFile('node-1', NM_ETH1_KEYFILE))!;
+      await lab.writeFile('node-1', NM_ETH1_KEYFILE, base, 0o644);
+      const load = await lab.exec('node-1', ['nmcli', 'connection', 'load', NM_ETH1_KEYFILE]);
+      assert.is(load.code, 0);
+      assert.match(load.stdout + load.stderr, 'Could not load file');
+      const err = await lab.reboot('node-1').then(() => undefined, (e: Error) => e);
+      assert.match(err?.message ?? '', 'NetworkManager did not activate eth1 (state: disconnected)');
+      assert.match(err?.message ?? '', 'File permissions (100644) are insecure');
+      await lab.writeFile('node-1', NM_ETH1_KEYFILE, base, 0o600);
+      await lab.reboot('node-1');
+      assert.ok(route(await lab.routes('node-1'), '192.168.10.0/24'));
+    });
+
+    nm('stop/startNetworkManager and the systemctl stand-in', async (ctx) => {
+      const lab = need(ctx);
+      await lab.stopNetworkManager('node-1');
+      assert.not.ok(await lab.networkManagerRunning('node-1'));
+      const inactive = await lab.exec('node-1', ['systemctl', 'is-active', 'NetworkManager']);
+      assert.equal([inactive.code, inactive.stdout.trim()], [3, 'inactive']);
+      assert.ok(route(await lab.routes('node-1'), '192.168.10.0/24'), 'a stopped NM leaves eth1 configured');
+      // Over SSH, as routegen would: restart NM with "systemctl", then reload it.
+      const restart = await lab.jumpbox(lab.sshArgv('node-1', ['systemctl restart NetworkManager && systemctl reload NetworkManager && systemctl is-active NetworkManager']));
+      assert.equal([restart.code, restart.stdout.trim()], [0, 'active'], restart.stderr);
+      await lab.stopNetworkManager('node-1');
+      await lab.startNetworkManager('node-1');
+      assert.ok(await lab.networkManagerRunning('node-1'));
+      await ok(lab, 'node-1', ['rglab', 'wait-eth1']);
+      await lab.reboot('node-1', { full: true });
+      assert.match(await ok(lab, 'node-1', ['nmcli', '-t', '-f', 'DEVICE,STATE', 'device']), /^eth1:connected$/m);
+    });
+
+    nm.run();
+
+    const nmMixed = labSuite('lab: server on NetworkManager, workers on networkd', {
+      workers: 2,
+      stack: (h) => (h === 'server' ? 'networkmanager' : 'networkd'),
+    });
+
+    nmMixed('the server’s keyfile route to a pod subnet lets that pod reach it, after reboots too', async (ctx) => {
+      const lab = need(ctx);
+      assert.equal(lab.hosts.map((h) => `${h.name} ${h.stack}`), ['server networkmanager', 'node-0 networkd', 'node-1 networkd']);
+      assert.is((await lab.jumpbox(lab.sshArgv('server', ['hostname']))).stdout.trim(), 'server');
+      assert.not.ok(await lab.ping('node-0', '192.168.10.100'), 'the server has no route back to pod-0 yet');
+      const base = (await lab.readFile('server', NM_ETH1_KEYFILE))!;
+      await lab.writeFile('server', NM_ETH1_KEYFILE, withRoute(base, '10.200.0.0/24', '192.168.10.101'), 0o600);
+      await nmApply(lab, 'server');
+      assert.ok(await lab.ping('node-0', '192.168.10.100'));
+      await lab.reboot('server');
+      assert.is(route(await lab.routes('server'), '10.200.0.0/24')?.gateway, '192.168.10.101');
+      assert.ok(await lab.ping('node-0', '192.168.10.100'), 'after the server’s reboot');
+      await theProblem(lab);
+    });
+
+    nmMixed.run();
+
+    const nmDs = labSuite('lab: dual stack, NetworkManager hosts', { workers: 2, dualStack: true, stack: 'networkmanager', withServer: false });
+
+    nmDs('the IPv6 address is in the keyfile; `ip -6 route add` routes vanish on reboot', async (ctx) => {
+      const lab = need(ctx);
+      const keyfile = (await lab.readFile('node-0', NM_ETH1_KEYFILE))!;
+      assert.match(keyfile, /\[ipv6\]\nmethod=manual\naddress1=fd00:10::101\/64\n/);
+      await theProblem6(lab);
+    });
+
+    nmDs.run();
+  }
 
   // ------------------------------------------------------------------------- tear-down
   const td = suite('lab: CLI, and tear-down when the test process dies');

@@ -1,7 +1,7 @@
 /**
  * The namespace lab: a jumpbox, a `server` and N workers as network namespaces on one machine,
  * each host running the real stack its users run (sshd, systemd-networkd + networkctl, netplan,
- * ifupdown, the kernel's routing table). See /work/shared/docs/test-lab.md for the recipe.
+ * ifupdown, NetworkManager + nmcli, the kernel's routing table). See /work/shared/docs/test-lab.md for the recipe.
  *
  * Layout of one host: `ip netns exec NS unshare --mount --uts --pid --fork --mount-proc
  * --kill-child -- sh init.sh`. The PID namespace is what makes tear-down exact: killing the
@@ -27,7 +27,10 @@ export const LAB_STACKS: readonly LabStack[] = ['networkd', 'netplan', 'ifupdown
 export interface LabOptions {
   /** Number of workers (node-0, node-1, ...); default 2. At most 150. */
   workers?: number;
-  /** Base network configuration of each host; default 'networkd'. */
+  /**
+   * Base network configuration of each host; default 'networkd'. 'networkmanager' hosts run
+   * NetworkManager (keyfile plugin, eth1 only: NM_ETH1_KEYFILE) and need it installed.
+   */
   stack?: LabStack | ((hostname: string) => LabStack);
   /** Namespace name prefix; default unique per run (`rg<pid>x<n>`). */
   prefix?: string;
@@ -272,7 +275,9 @@ fail() {
   if networkd_pid >/dev/null; then networkctl --no-pager status eth1 >&2 || true; fi
   if nm_running; then
     nmcli device status >&2 || true
-    tail -n 15 /run/lab/NetworkManager.log >&2 || true
+    # (its warnings first: a keyfile it refused says why there, early in its start)
+    grep -E '^<(warn|error)>' /run/lab/NetworkManager.log | grep -v ModemManager | tail -n 8 >&2 || true
+    tail -n 8 /run/lab/NetworkManager.log >&2 || true
   fi
   exit 1
 }
@@ -363,7 +368,14 @@ nm_ready() {
   poll nm_on_bus || fail "NetworkManager did not answer on D-Bus within $TIMEOUT s"
   alive "$NM_PID" || { tail -n 20 /run/lab/NetworkManager.log >&2; fail "NetworkManager exited"; }
 }
-stop_nm() { stop_pidfile "$NM_PIDFILE"; }
+# The bus may still hold the name of a NetworkManager that just died; a new one that comes up
+# then exits at once ("Service already taken").
+nm_off_bus() { ! on_bus org.freedesktop.NetworkManager; }
+stop_nm() {
+  if ! nm_running; then rm -f "$NM_PIDFILE"; return 0; fi
+  stop_pidfile "$NM_PIDFILE"
+  poll nm_off_bus || fail "the D-Bus name of the stopped NetworkManager was not released within $TIMEOUT s"
+}
 # NMSTATE: NetworkManager's state of eth1 (connected, connecting (...), disconnected, ...).
 nm_eth1_state() {
   NMSTATE=
@@ -817,16 +829,18 @@ export function networkManagerUnavailable(): string | null {
 
 /**
  * For tests: in CI (process.env.CI truthy) a missing prerequisite is an error (throws); outside
- * CI prints a loud "SKIPPED lab tests: <why>" to stderr and returns false.
+ * CI prints a loud "SKIPPED lab tests: <why>" to stderr and returns false. With `networkManager`,
+ * NetworkManager (for 'networkmanager' hosts) is a prerequisite too.
  */
-export function requireLab(): boolean {
-  const why = labUnavailable();
+export function requireLab(opts: { networkManager?: boolean } = {}): boolean {
+  const why = labUnavailable() ?? (opts.networkManager ? networkManagerUnavailable() : null);
   if (!why) return true;
+  const what = opts.networkManager ? 'NetworkManager lab tests' : 'lab tests';
   if (process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0') {
-    throw new Error(`lab tests cannot run in CI: ${why}`);
+    throw new Error(`${what} cannot run in CI: ${why}`);
   }
   const bar = '!'.repeat(72);
-  process.stderr.write(`\n${bar}\n!! SKIPPED lab tests: ${why}\n${bar}\n\n`);
+  process.stderr.write(`\n${bar}\n!! SKIPPED ${what}: ${why}\n${bar}\n\n`);
   return false;
 }
 

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as assert from 'uvu/assert';
 import { BIN, routegen as localRoutegen } from '../helpers/cli.js';
 import { need as needPrograms } from '../helpers/need.js';
-import { requireLab, type Lab, type LabRoute } from './lab.js';
+import { NM_ETH1_KEYFILE, requireLab, type Lab, type LabRoute } from './lab.js';
 import { jumpboxRoutegen, labSuite, needLab } from './suite.js';
 
 const DROPIN = '/etc/systemd/network/10-eth1.network.d/60-routegen-pod-routes.conf';
@@ -355,6 +355,67 @@ if (requireLab()) {
   });
 
   ds.run();
+
+  // ------------------------------------------------------------------ NetworkManager
+  if (requireLab({ networkManager: true })) {
+    const nm = labSuite('push to a NetworkManager host: the routes of its connection keyfile', {
+      stack: (h) => (h === 'server' ? 'networkmanager' : 'networkd'),
+    });
+
+    nm('discovered with no flags; routes in the kernel; the keyfile keeps its other lines and 0600; back after reboot; second push unchanged', async (ctx) => {
+      const lab = need(ctx);
+      const before = (await lab.readFile('server', NM_ETH1_KEYFILE))!;
+      const r = await routegen(lab, ['push', '-i', ctx.inventory!, '-c', '/dev/null']);
+      assert.is(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /server\s+changed.*networkmanager eth1/);
+      await assertGuideRoutes(lab, 'after push');
+      const after = (await lab.readFile('server', NM_ETH1_KEYFILE))!;
+      assert.is(await lab.fileMode('server', NM_ETH1_KEYFILE), 0o600);
+      assert.match(after, /^route1=10\.200\.0\.0\/24,192\.168\.10\.101$/m);
+      assert.match(after, /^route2=10\.200\.1\.0\/24,192\.168\.10\.102$/m);
+      // every line of the connection that is not a pod route is still there
+      for (const line of before.split('\n').filter((l) => !/^route\d/.test(l))) assert.ok(after.includes(line), `lost: ${line}`);
+      await lab.reboot('server');
+      await assertGuideRoutes(lab, 'after reboot');
+      const again = await routegen(lab, ['push', '-i', ctx.inventory!, '-c', '/dev/null']);
+      assert.match(again.stdout, '3 hosts: 3 unchanged');
+      assert.is((await routegen(lab, ['status', '-i', ctx.inventory!, '-c', '/dev/null'])).code, 0);
+    });
+
+    nm('a route removed from the plan leaves the keyfile and the kernel; a hand-made non-pod route in the keyfile is kept', async (ctx) => {
+      const lab = need(ctx);
+      // a route of the admin's own, outside the pod subnets
+      const kf = (await lab.readFile('server', NM_ETH1_KEYFILE))!.replace(/^\[ipv4\]$/m, '[ipv4]\nroute9=198.51.100.0/24,192.168.10.1');
+      await lab.writeFile('server', NM_ETH1_KEYFILE, kf, 0o600);
+      const two = path.join(lab.dir, 'machines-two.txt');
+      fs.writeFileSync(two, lab.machinesTxt().split('\n').filter((l) => !l.includes('node-1')).join('\n'));
+      const r = await routegen(lab, ['push', '-i', two, '-c', '/dev/null', '--hosts', 'server']);
+      assert.is(r.code, 0, r.stdout + r.stderr);
+      const after = (await lab.readFile('server', NM_ETH1_KEYFILE))!;
+      assert.match(after, /^route1=198\.51\.100\.0\/24,192\.168\.10\.1$/m);
+      assert.match(after, /^route2=10\.200\.0\.0\/24,192\.168\.10\.101$/m);
+      assert.not.match(after, '10.200.1.0/24');
+      assert.equal(await gatewayRoutes(lab, 'server'), ['10.200.0.0/24 via 192.168.10.101 dev eth1', '198.51.100.0/24 via 192.168.10.1 dev eth1']);
+      assert.is((await routegen(lab, ['push', '-i', ctx.inventory!, '-c', '/dev/null'])).code, 0);
+    });
+
+    nm('NetworkManager down: the host is named, nothing is written', async (ctx) => {
+      const lab = need(ctx);
+      const before = await lab.readFile('server', NM_ETH1_KEYFILE);
+      await lab.stopNetworkManager('server');
+      try {
+        const r = await routegen(lab, ['push', '-i', ctx.inventory!, '-c', '/dev/null', '--metric', '70', '--hosts', 'server']);
+        assert.is(r.code, 1, r.stdout + r.stderr);
+        // with NetworkManager down there is no active connection to find the keyfile of
+        assert.match(r.stdout, /server \(192\.168\.10\.100\) failed at discover: cannot tell how server's network is configured/);
+        assert.is(await lab.readFile('server', NM_ETH1_KEYFILE), before);
+      } finally {
+        await lab.startNetworkManager('server');
+      }
+    });
+
+    nm.run();
+  }
 
   // ------------------------------------------------------------------ a user other than root
   if (needPrograms(['sudo', 'useradd'], 'the push-through-sudo test')) {
