@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
-import yargs, { type Argv } from 'yargs';
+import { parseArgs } from 'node:util';
+import type { Argv } from 'yargs';
 import { formatUserError, UserError } from './errors.js';
 import { processIo, type CommonArgs, type Io } from './commands/common.js';
 import { planCommand } from './commands/plan.js';
-import { discoverCommand, type DiscoverArgs } from './commands/discover.js';
-import { pushCommand, type PushArgs } from './commands/push.js';
+import type { DiscoverArgs } from './commands/discover.js';
+import type { PushArgs } from './commands/push.js';
 import { renderCommand, type RenderArgs } from './commands/render.js';
-import { rollbackCommand, statusCommand } from './commands/status.js';
-import { STACK_NAMES } from './types.js';
+import { STACK_NAMES, type StackName } from './types.js';
 
 /** Exit codes, documented in the README. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -43,10 +43,86 @@ function remoteOptions(y: Argv) {
 }
 
 /**
+ * `plan` and `render` with nothing unusual, parsed without yargs: loading and setting up yargs is
+ * ~100 ms, half of routegen's startup. Anything else — help, --version, the remote commands, and
+ * every command line yargs would reject or read differently — returns null and goes to yargs,
+ * which owns usage and its messages.
+ */
+export function quickArgs(argv: string[]): { command: 'plan' | 'render'; args: RenderArgs } | null {
+  const [command, ...rest] = argv;
+  if (command !== 'plan' && command !== 'render') return null;
+  const options = {
+    inventory: { type: 'string', short: 'i' },
+    'inventory-format': { type: 'string' },
+    config: { type: 'string', short: 'c' },
+    hosts: { type: 'string' },
+    json: { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' },
+    verbose: { type: 'boolean', short: 'v' },
+    stack: { type: 'string' },
+    interface: { type: 'string' },
+    'networkd-file': { type: 'string' },
+    metric: { type: 'string' },
+    ...(command === 'render' ? ({ out: { type: 'string', short: 'o' }, check: { type: 'boolean' } } as const) : {}),
+  } as const;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: false, tokens: true });
+  } catch {
+    return null;
+  }
+  const names = (parsed.tokens ?? []).flatMap((t) => (t.kind === 'option' ? [t.name] : []));
+  if (new Set(names).size !== names.length) return null; // repeated: yargs makes an array
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  if (Object.values(v).some((x) => x === '')) return null;
+  if (command === 'render' && str('out') === undefined) return null;
+  if (str('stack') !== undefined && !STACK_NAMES.includes(str('stack') as StackName) && str('stack') !== 'auto') return null;
+  if (str('inventory-format') !== undefined && !['auto', 'machines', 'kubectl'].includes(str('inventory-format')!)) return null;
+  if (str('metric') !== undefined && !/^(0|[1-9]\d{0,8})$/.test(str('metric')!)) return null;
+  return {
+    command,
+    args: {
+      inventory: str('inventory') ?? './machines.txt',
+      'inventory-format': (str('inventory-format') ?? 'auto') as RenderArgs['inventory-format'],
+      config: str('config'),
+      hosts: str('hosts')?.split(',').map((x) => x.trim()).filter(Boolean),
+      json: v.json as boolean | undefined,
+      quiet: v.quiet as boolean | undefined,
+      verbose: v.verbose as boolean | undefined,
+      stack: str('stack'),
+      interface: str('interface'),
+      'networkd-file': str('networkd-file'),
+      metric: str('metric') === undefined ? undefined : Number(str('metric')),
+      out: str('out') ?? '',
+      check: v.check as boolean | undefined,
+    },
+  };
+}
+
+function reportError(e: unknown, io: Io): number {
+  if (e instanceof UserError) {
+    io.err(formatUserError(e));
+    return EXIT.usage;
+  }
+  io.err(`routegen: internal error (a bug; please report it with the command you ran):\n${(e as Error)?.stack ?? String(e)}`);
+  return 70;
+}
+
+/**
  * Runs routegen with the given arguments and returns its exit code. User errors print without
  * a stack trace and give 2; anything else is a bug and prints its stack.
  */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  const quick = quickArgs(argv);
+  if (quick) {
+    try {
+      return quick.command === 'render' ? renderCommand(quick.args, io) : planCommand(quick.args, io);
+    } catch (e) {
+      return reportError(e, io);
+    }
+  }
+  const { default: yargs } = await import('yargs');
   let code: number = EXIT.ok;
   const run = (fn: () => number | Promise<number>) => async () => {
     code = await fn();
@@ -81,25 +157,26 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           .option('verify-timeout', { type: 'number', default: 15, describe: 'seconds to wait for the routes to appear in the kernel' })
           .example('$0 push -i machines.txt --stack networkd --interface eth1', '')
           .example('$0 push --dry-run', 'show what would change'),
-      (a) => run(() => pushCommand(a as unknown as PushArgs, io, 'push'))(),
+      // The remote commands load ssh2 & co. (~70 ms) only when they run: plan and render never need them.
+      (a) => run(async () => (await import('./commands/push.js')).pushCommand(a as unknown as PushArgs, io, 'push'))(),
     )
     .command(
       'diff',
       "show, host by host, a unified diff of each host's current file against the plan (read only)",
       (y) => remoteOptions(stackOptions(common(y))),
-      (a) => run(() => pushCommand(a as unknown as PushArgs, io, 'diff'))(),
+      (a) => run(async () => (await import('./commands/push.js')).pushCommand(a as unknown as PushArgs, io, 'diff'))(),
     )
     .command(
       'status',
       'per host: file in sync? every planned route in the kernel? stale routes? exit 1 on drift (read only)',
       (y) => remoteOptions(stackOptions(common(y))),
-      (a) => run(() => statusCommand(a as unknown as PushArgs, io))(),
+      (a) => run(async () => (await import('./commands/status.js')).statusCommand(a as unknown as PushArgs, io))(),
     )
     .command(
       'rollback',
       'put back the file routegen kept before its last push, and apply it',
       (y) => remoteOptions(stackOptions(common(y))),
-      (a) => run(() => rollbackCommand(a as unknown as PushArgs, io))(),
+      (a) => run(async () => (await import('./commands/status.js')).rollbackCommand(a as unknown as PushArgs, io))(),
     )
     .command(
       'discover',
@@ -108,7 +185,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         remoteOptions(common(y))
           .option('write', { type: 'boolean', describe: 'record the findings in routegen.yaml (-c FILE) under hosts:, keeping the rest of the file' })
           .example('$0 discover --write', 'then `routegen render` works offline'),
-      (a) => run(() => discoverCommand(a as unknown as DiscoverArgs, io))(),
+      (a) => run(async () => (await import('./commands/discover.js')).discoverCommand(a as unknown as DiscoverArgs, io))(),
     )
     .demandCommand(1, 'Name a command: plan, render, push, diff, status, rollback or discover. See routegen --help.')
     .strict()
@@ -132,11 +209,6 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     if (help) io.out(help);
     return code;
   } catch (e) {
-    if (e instanceof UserError) {
-      io.err(formatUserError(e));
-      return EXIT.usage;
-    }
-    io.err(`routegen: internal error (a bug; please report it with the command you ran):\n${(e as Error)?.stack ?? String(e)}`);
-    return 70;
+    return reportError(e, io);
   }
 }

@@ -1,8 +1,7 @@
-import { chmodSync, lstatSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writevSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { UserError } from '../errors.js';
-import { hostPlan } from '../plan.js';
-import { checkRenderable, renderHost } from '../render.js';
+import { checkRenderable, renderPlanBytes } from '../render.js';
 import { plural } from '../report.js';
 import { OWNED_NAMES } from '../stacks/index.js';
 import { loadInputs, type CommonArgs, type Io } from './common.js';
@@ -30,16 +29,28 @@ function readIfExists(path: string): { content: Buffer; mode: number } | null {
 
 /** Write beside the target, fix the mode, then rename: a reader never sees half a file and
  * the file never exists with a wider mode than it should. */
-function writeAtomic(path: string, content: string, mode: number): void {
+function writeAtomic(path: string, chunks: Uint8Array[], mode: number): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.routegen-${process.pid}.tmp`);
-  writeFileSync(tmp, content, { mode });
-  chmodSync(tmp, mode);
+  const fd = openSync(tmp, 'w', mode);
+  try {
+    const left = [...chunks];
+    while (left.length) {
+      let n = writevSync(fd, left);
+      // A short write: drop what was written and go on with the rest.
+      while (left.length && n >= left[0]!.length) n -= left.shift()!.length;
+      if (n > 0) left[0] = left[0]!.subarray(n);
+    }
+    fchmodSync(fd, mode);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, path);
 }
 
-/** Files under dir that routegen owns: a known name AND routegen's mark on the first line. */
-function* ownedFiles(dir: string): Generator<string> {
+/** Files under dir that routegen owns: a known name AND routegen's mark on the first line.
+ * Files in `skip` (the ones just written) are not read at all. */
+function* ownedFiles(dir: string, skip: ReadonlySet<string>): Generator<string> {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
@@ -49,8 +60,8 @@ function* ownedFiles(dir: string): Generator<string> {
   }
   for (const e of entries) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) yield* ownedFiles(p);
-    else if (e.isFile() && OWNED_NAMES.has(e.name) && readFileSync(p, 'utf8').startsWith(OWNED_MARK)) yield p;
+    if (e.isDirectory()) yield* ownedFiles(p, skip);
+    else if (e.isFile() && OWNED_NAMES.has(e.name) && !skip.has(p) && readFileSync(p, 'utf8').startsWith(OWNED_MARK)) yield p;
   }
 }
 
@@ -74,33 +85,31 @@ export function renderCommand(args: RenderArgs, io: Io): number {
   const { plan, hosts } = loadInputs(args);
   checkRenderable(hosts);
   const root = args.out.replace(/\/+$/, '') || '/';
-  if (!args.check) {
-    try {
-      if (!statSync(root).isDirectory()) throw new UserError(`--out ${root} exists and is not a directory`);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
+  // A --out that does not exist yet holds no file to compare with and nothing stale to sweep.
+  let fresh = false;
+  try {
+    if (!statSync(root).isDirectory() && !args.check) throw new UserError(`--out ${root} exists and is not a directory`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    fresh = true;
   }
   const planned = new Set<string>();
   const results: Array<{ host: string; file: string; status: FileStatus }> = [];
   const record = (host: string, file: string, status: FileStatus) => results.push({ host, file, status });
 
-  for (const h of hosts) {
-    for (const f of renderHost(hostPlan(plan, h), plan.inventory.name)) {
-      const target = join(root, f.host, f.path);
-      planned.add(target);
-      const cur = readIfExists(target);
-      const same = cur !== null && cur.content.equals(Buffer.from(f.content));
-      const status: FileStatus = cur === null ? (args.check ? 'missing' : 'created') : !same ? 'changed' : cur.mode !== f.mode ? 'mode' : 'unchanged';
-      if (!args.check && status !== 'unchanged') writeAtomic(target, f.content, f.mode);
-      record(f.host, target, status);
-    }
+  for (const f of renderPlanBytes(plan, hosts)) {
+    const target = join(root, f.host, f.path);
+    planned.add(target);
+    const cur = fresh ? null : readIfExists(target);
+    const same = cur !== null && cur.content.equals(Buffer.concat(f.chunks));
+    const status: FileStatus = cur === null ? (args.check ? 'missing' : 'created') : !same ? 'changed' : cur.mode !== f.mode ? 'mode' : 'unchanged';
+    if (!args.check && status !== 'unchanged') writeAtomic(target, f.chunks, f.mode);
+    record(f.host, target, status);
   }
   // Only hosts rendered this time are swept, so `--hosts a` never touches b's tree.
-  const sweep = args.hosts?.length ? hosts.map((h) => join(root, h.machine.hostname)) : [root];
+  const sweep = fresh ? [] : args.hosts?.length ? hosts.map((h) => join(root, h.machine.hostname)) : [root];
   for (const dir of sweep) {
-    for (const file of ownedFiles(dir)) {
-      if (planned.has(file)) continue;
+    for (const file of ownedFiles(dir, planned)) {
       const host = relative(root, file).split(sep)[0] ?? '?';
       if (!args.check) {
         unlinkSync(file);
