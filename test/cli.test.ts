@@ -1,7 +1,8 @@
 /** The built command, run as a user runs it. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTree, removeDir, ROOT, routegen, tempDir } from './helpers/cli.js';
 
@@ -165,6 +166,25 @@ test('-i takes `kubectl get nodes -o json` output too, detected from its content
   const forced = routegen(['plan', '-i', join(ROOT, 'fixtures/kubectl/nodes.json'), '--inventory-format', 'machines']);
   assert.is(forced.code, 2);
   assert.match(forced.stderr, /nodes\.json:1:\d+: missing FQDN and HOSTNAME/);
+});
+
+test('npm pack gives a tarball that installs globally and runs as `routegen`', () => {
+  const tmp = tempDir('pack');
+  try {
+    const pack = spawnSync('npm', ['pack', '--pack-destination', tmp, ROOT], { encoding: 'utf8', timeout: 120_000 });
+    assert.is(pack.status, 0, pack.stderr);
+    const tgz = readdirSync(tmp).find((f) => f.endsWith('.tgz'))!;
+    const prefix = join(tmp, 'prefix');
+    const inst = spawnSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', join(tmp, tgz)], { encoding: 'utf8', timeout: 180_000 });
+    assert.is(inst.status, 0, inst.stderr);
+    const help = spawnSync(join(prefix, 'bin/routegen'), ['--help'], { encoding: 'utf8' });
+    assert.is(help.status, 0, help.stderr);
+    assert.match(help.stdout, 'routegen push');
+    const plan = spawnSync(join(prefix, 'bin/routegen'), ['plan', '-i', GUIDE, '--json'], { encoding: 'utf8' });
+    assert.is(JSON.parse(plan.stdout).hosts.length, 3);
+  } finally {
+    removeDir(tmp);
+  }
 });
 
 test.run();
