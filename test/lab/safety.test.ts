@@ -114,6 +114,28 @@ if (requireLab()) {
     });
   }
 
+  s('Ctrl-C (SIGINT) during a push: no new host starts, the ones in flight finish, the summary says so, exit 1', async (ctx) => {
+    const lab = need(ctx);
+    const old = await snapshot(lab);
+    const child = lab.jumpboxSpawn(routegenArgv(lab, ['push', '-i', ctx.inventory!, ...STACK, '--metric', '105', '--parallel', '4']), { env: { NO_COLOR: '1' } });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    const exited = new Promise<number>((res) => child.on('exit', (code) => res(code ?? -1)));
+    await sleep(400);
+    child.kill('SIGINT');
+    const code = await exited;
+    assert.is(code, 1, out + err);
+    assert.match(err, 'Interrupted: no new hosts will start');
+    assert.match(out, /Interrupted\.\s*$/);
+    assert.match(out, 'not started: interrupted');
+    const { updated, kept } = await assertConsistent(lab, old, '105');
+    assert.ok(updated.length >= 1 && kept.length >= 1, `updated ${updated.length}, kept ${kept.length}`);
+    // nothing is left armed: the hosts in flight were confirmed (or rolled back) before exit
+    assert.equal(lab.hosts.filter((h) => fs.existsSync(`/proc/${h.pid}/root/var/lib/routegen/${KEY}.pending`)).map((h) => h.name), []);
+  });
+
   s("one host's sshd dies between apply and confirm: it rolls back by itself; the others are configured", async (ctx) => {
     const lab = need(ctx);
     const old = await snapshot(lab);
