@@ -70,6 +70,12 @@ export function parseNetwork(text: string, span: Span): IpValue | IpProblem {
   return { family: a.family, text: `${canonicalStart}/${prefix}`, start, end: start + size - 1n, prefix, span };
 }
 
+/** A CIDR that routegen (or the kernel) wrote, as a range; null when it is not one. */
+export function cidrRange(cidr: string): IpValue | null {
+  const v = parseNetwork(cidr, { column: 1, length: 1 });
+  return 'message' in v ? null : v;
+}
+
 export function isIpProblem(x: IpValue | IpProblem): x is IpProblem {
   return 'message' in x;
 }

@@ -8,7 +8,7 @@ import { connect, connectName, describeError } from '../push/pushHost.js';
 import type { RemoteHost } from '../remote/connection.js';
 import { plural, table } from '../report.js';
 import { loadInputs, type Io } from './common.js';
-import type { RemoteArgs } from './push.js';
+import { sshOptions, type RemoteArgs } from './push.js';
 
 export interface DiscoverArgs extends RemoteArgs {
   write?: boolean;
@@ -51,7 +51,7 @@ export async function discoverCommand(args: DiscoverArgs, io: Io): Promise<numbe
   // --write creates the config file when it does not exist yet.
   const { plan, hosts } = loadInputs(args, { configMayBeMissing: args.write });
   const limit = pLimit(Math.max(1, args.parallel));
-  const opts = { sshConfig: args['ssh-config'], acceptNew: args['accept-new'], connectTimeoutS: args['connect-timeout'], commandTimeoutS: args['command-timeout'] };
+  const opts = sshOptions(args);
   const results: DiscoverResult[] = await Promise.all(
     hosts.map((ph) =>
       limit(async () => {

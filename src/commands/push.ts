@@ -21,6 +21,16 @@ export interface PushArgs extends RemoteArgs {
 
 const BAD: Outcome[] = ['failed', 'rolled back'];
 
+/** The SSH settings every remote command takes from its flags. */
+export function sshOptions(args: RemoteArgs) {
+  return {
+    sshConfig: args['ssh-config'],
+    acceptNew: args['accept-new'],
+    connectTimeoutS: args['connect-timeout'],
+    commandTimeoutS: args['command-timeout'],
+  };
+}
+
 function paint(c: Colors, o: Outcome): string {
   switch (o) {
     case 'changed':
@@ -102,12 +112,9 @@ export async function pushCommand(args: PushArgs, io: Io, mode: 'push' | 'diff' 
       parallel: args.parallel,
       dryRun: mode === 'push' && args['dry-run'],
       diffOnly: mode === 'diff',
-      acceptNew: args['accept-new'],
-      sshConfig: args['ssh-config'],
+      ...sshOptions(args),
       confirmTimeoutS: args['confirm-timeout'] ?? 60,
       verifyTimeoutS: args['verify-timeout'] ?? 15,
-      connectTimeoutS: args['connect-timeout'],
-      commandTimeoutS: args['command-timeout'],
       inventoryName: plan.inventory.name,
       cluster: plan.inventory.machines.flatMap((m) => m.podSubnets),
       onStart: (h) => progress.start(h),

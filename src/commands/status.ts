@@ -3,17 +3,10 @@ import { hostPlan } from '../plan.js';
 import { rollbackHost, statusHost, type RollbackResult, type StatusResult } from '../push/status.js';
 import { plural, table } from '../report.js';
 import { loadInputs, type Io } from './common.js';
-import type { RemoteArgs } from './push.js';
+import { sshOptions, type RemoteArgs } from './push.js';
 
 function remoteOpts(args: RemoteArgs, inventoryName: string) {
-  return {
-    sshConfig: args['ssh-config'],
-    acceptNew: args['accept-new'],
-    connectTimeoutS: args['connect-timeout'],
-    commandTimeoutS: args['command-timeout'],
-    verifyTimeoutS: 15,
-    inventoryName,
-  };
+  return { ...sshOptions(args), verifyTimeoutS: 15, inventoryName };
 }
 
 /** `routegen status`: read only; exit 0 when every host matches the plan, 1 on any drift. */

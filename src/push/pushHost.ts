@@ -6,7 +6,7 @@ import { resolveSshTarget, type SshTarget } from '../remote/sshConfig.js';
 import { TEMPLATE_DIR, renderHost } from '../render.js';
 import { STACKS, type StackModule } from '../stacks/index.js';
 import { UserError } from '../errors.js';
-import { isIpProblem, parseNetwork } from '../ip.js';
+import { cidrRange } from '../ip.js';
 import { mergeKeyfileRoutes } from '../stacks/nmKeyfile.js';
 import type { HostPlan, IpValue, Route } from '../types.js';
 import { completeSettings } from './discover.js';
@@ -59,9 +59,10 @@ export interface PushOptions {
   onStep?: (host: string, step: Step) => void;
 }
 
-function toRange(cidr: string) {
-  const v = parseNetwork(cidr, { column: 1, length: 1 });
-  return isIpProblem(v) ? null : v;
+/** NetworkManager: the destinations routegen wrote into the host's keyfile at its last push. */
+export async function ownedRoutes(conn: RemoteHost, key: string): Promise<string[]> {
+  const text = await conn.readFile(`${STATE_DIR}/${key}.owned`).catch(() => null);
+  return text?.toString('utf8').split('\n').filter(Boolean) ?? [];
 }
 
 /**
@@ -76,13 +77,13 @@ export function plannedFile(stack: StackModule, h: HostPlan, current: string | n
   if (current === null) throw new StepError('check', `${stack.path(h.settings)} does not exist`);
   // Routegen's routes: those into today's pod subnets, and those it wrote last time (a node
   // removed from the inventory takes its subnet out of the cluster, not out of the keyfile).
-  const ours = [...opts.cluster, ...owned.map(toRange).filter((r): r is IpValue => r !== null)];
+  const ours = [...opts.cluster, ...owned.map(cidrRange).filter((r): r is IpValue => r !== null)];
   const inCluster = (cidr: string) => {
-    const r = toRange(cidr);
+    const r = cidrRange(cidr);
     return r !== null && ours.some((c) => c.family === r.family && r.start >= c.start && r.end <= c.end);
   };
   try {
-    const planned = mergeKeyfileRoutes(current, h.routes.map((r) => ({ family: r.family, to: r.to, via: r.via, ...(h.settings.metric === undefined ? {} : { metric: h.settings.metric }) })), ours, toRange);
+    const planned = mergeKeyfileRoutes(current, h.routes.map((r) => ({ family: r.family, to: r.to, via: r.via, ...(h.settings.metric === undefined ? {} : { metric: h.settings.metric }) })), ours, cidrRange);
     return { planned, before: stack.routes(current).map((r) => r.to).filter(inCluster) };
   } catch (e) {
     if (e instanceof UserError) throw new StepError('check', `${stack.path(h.settings)}: ${e.message}`, undefined, e.hint);
@@ -253,7 +254,7 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
     const current = curBuf?.toString('utf8') ?? null;
     const curMode = curBuf ? ((await conn.stat(path))?.mode ?? 0) & 0o7777 : null;
     const ownedPath = `${STATE_DIR}/${key}.owned`;
-    const owned = stack.merges ? ((await conn.readFile(ownedPath).catch(() => null))?.toString('utf8').split('\n').filter(Boolean) ?? []) : [];
+    const owned = stack.merges ? await ownedRoutes(conn, key) : [];
     const { planned, before } = plannedFile(stack, h, current, opts, owned);
     Object.assign(result, countChanges(h.routes, before));
     const sameFile = current === planned && (planned === null || curMode === stack.mode);

@@ -1,11 +1,11 @@
-import { isIpProblem, parseNetwork } from '../ip.js';
+import { cidrRange } from '../ip.js';
 import { RemoteError, type RemoteHost } from '../remote/connection.js';
 import { plural } from '../report.js';
 import { STACKS } from '../stacks/index.js';
 import type { HostPlan, IpValue, Route } from '../types.js';
 import { completeSettings } from './discover.js';
 import { checkRoutes, describeRouteCheck, extraRoutes, routeCheckOk } from './kernel.js';
-import { connect, connectName, describeError, HOST_SCRIPT, STATE_DIR, kernelRoutes, plannedFile, requirePrivilege, stateKey, unifiedDiff, type PushOptions } from './pushHost.js';
+import { connect, connectName, describeError, HOST_SCRIPT, ownedRoutes, kernelRoutes, plannedFile, requirePrivilege, stateKey, unifiedDiff, type PushOptions } from './pushHost.js';
 
 export type FileState = 'in sync' | 'differs' | 'missing' | 'mode differs' | 'not planned';
 
@@ -23,11 +23,6 @@ export interface StatusResult {
 }
 
 type Opts = Pick<PushOptions, 'sshConfig' | 'acceptNew' | 'connectTimeoutS' | 'commandTimeoutS' | 'inventoryName'> & { verifyTimeoutS: number };
-
-function toRange(dst: string) {
-  const v = parseNetwork(dst, { column: 1, length: 1 });
-  return isIpProblem(v) ? null : v;
-}
 
 /**
  * Read only: is routegen's file on the host identical to the plan, is every planned route in
@@ -51,7 +46,7 @@ export async function statusHost(h0: HostPlan, cluster: IpValue[], opts: Opts): 
     step = 'read';
     const cur = await conn.readFile(path);
     const current = cur?.toString('utf8') ?? null;
-    const owned = stack.merges ? ((await conn.readFile(`${STATE_DIR}/${stateKey(path)}.owned`).catch(() => null))?.toString('utf8').split('\n').filter(Boolean) ?? []) : [];
+    const owned = stack.merges ? await ownedRoutes(conn, stateKey(path)) : [];
     const { planned } = plannedFile(stack, h, current, { inventoryName: opts.inventoryName, cluster }, owned);
     if (current === null) res.file = planned === null ? 'in sync' : 'missing';
     else if (planned === null) res.file = 'not planned';
@@ -67,7 +62,7 @@ export async function statusHost(h0: HostPlan, cluster: IpValue[], opts: Opts): 
     const kernel = await kernelRoutes(conn);
     const check = checkRoutes(kernel, h.routes, h.settings.interface!, h.settings.metric);
     res.drift.push(...describeRouteCheck(check));
-    for (const k of extraRoutes(kernel, h.routes, cluster, toRange)) {
+    for (const k of extraRoutes(kernel, h.routes, cluster, cidrRange)) {
       res.drift.push(`${k.dst} via ${k.gateway}${k.dev ? ` dev ${k.dev}` : ''}: in the kernel but not in the plan (stale or made by hand)`);
     }
     res.ok = res.drift.length === 0;
