@@ -7,7 +7,7 @@ import { planCommand } from './commands/plan.js';
 import type { DiscoverArgs } from './commands/discover.js';
 import type { PushArgs } from './commands/push.js';
 import { renderCommand, type RenderArgs } from './commands/render.js';
-import { STACK_NAMES, type StackName } from './types.js';
+import { NETPLAN_SECTIONS, STACK_NAMES, type StackName } from './types.js';
 
 /** Exit codes, documented in the README. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -30,6 +30,7 @@ function stackOptions(y: Argv) {
     .option('stack', { type: 'string', choices: [...STACK_NAMES, 'auto'], describe: 'network stack of every host (overrides routegen.yaml); auto: ask each host (push, diff, status)', group: 'Stack:' })
     .option('interface', { type: 'string', describe: 'interface the node network is on, e.g. eth1', group: 'Stack:' })
     .option('networkd-file', { type: 'string', describe: 'networkd: the .network file managing the interface [default: asked from the host; render: 10-IFACE.network]', group: 'Stack:' })
+    .option('netplan-section', { type: 'string', choices: [...NETPLAN_SECTIONS], describe: 'netplan: the section defining the interface [default: asked from the host; render: ethernets]', group: 'Stack:' })
     .option('metric', { type: 'number', describe: 'route metric', group: 'Stack:' });
 }
 
@@ -62,6 +63,7 @@ export function quickArgs(argv: string[]): { command: 'plan' | 'render'; args: R
     stack: { type: 'string' },
     interface: { type: 'string' },
     'networkd-file': { type: 'string' },
+    'netplan-section': { type: 'string' },
     metric: { type: 'string' },
     ...(command === 'render' ? ({ out: { type: 'string', short: 'o' }, check: { type: 'boolean' } } as const) : {}),
   } as const;
@@ -78,6 +80,7 @@ export function quickArgs(argv: string[]): { command: 'plan' | 'render'; args: R
   if (Object.values(v).some((x) => x === '')) return null;
   if (command === 'render' && str('out') === undefined) return null;
   if (str('stack') !== undefined && !STACK_NAMES.includes(str('stack') as StackName) && str('stack') !== 'auto') return null;
+  if (str('netplan-section') !== undefined && !(NETPLAN_SECTIONS as readonly string[]).includes(str('netplan-section')!)) return null;
   if (str('inventory-format') !== undefined && !['auto', 'machines', 'kubectl'].includes(str('inventory-format')!)) return null;
   if (str('metric') !== undefined && !/^(0|[1-9]\d{0,8})$/.test(str('metric')!)) return null;
   return {
@@ -93,6 +96,7 @@ export function quickArgs(argv: string[]): { command: 'plan' | 'render'; args: R
       stack: str('stack'),
       interface: str('interface'),
       'networkd-file': str('networkd-file'),
+      'netplan-section': str('netplan-section'),
       metric: str('metric') === undefined ? undefined : Number(str('metric')),
       out: str('out') ?? '',
       check: v.check as boolean | undefined,

@@ -73,6 +73,7 @@ export function safeLabel(name: string): string {
  * asks the host instead (`networkctl status`). */
 export function renderSettings(s: HostSettings): HostSettings {
   if (s.stack === 'networkd' && s.interface && !s.networkdFile) return { ...s, networkdFile: `10-${s.interface}.network` };
+  if (s.stack === 'netplan' && !s.netplanSection) return { ...s, netplanSection: 'ethernets' };
   return s;
 }
 
@@ -115,12 +116,12 @@ export function renderHost(host: HostPlan, inventoryName: string): RenderedFile[
   const stack = STACKS[s.stack];
   const metric = s.metric === undefined ? null : String(s.metric);
   const t = template(s.stack);
-  const ctx = { inventory: safeLabel(inventoryName), host: host.name, interface: s.interface, networkdFile: s.networkdFile ?? null };
+  const ctx = { inventory: safeLabel(inventoryName), host: host.name, interface: s.interface, networkdFile: s.networkdFile ?? null, section: s.netplanSection ?? null };
   let content: string;
   if (t.split) {
     const { head, each, tail } = t.split;
     const { host: _host, ...shared } = ctx;
-    const cache = routeBlocks(JSON.stringify([s.stack, ctx.inventory, ctx.interface, ctx.networkdFile, metric]));
+    const cache = routeBlocks(JSON.stringify([s.stack, ctx.inventory, ctx.interface, ctx.networkdFile, ctx.section, metric]));
     const parts = [head({ ...ctx, routes: [] })];
     for (const r of host.routes) {
       let b = cache.get(r);
@@ -178,8 +179,8 @@ export function* renderPlanBytes(plan: RoutePlan, hosts: PlannedHost[]): Generat
     }
     if (plan.destinations.length - mine.length === 0) continue; // no routes: no file
     const metric = s.metric === undefined ? null : String(s.metric);
-    const shared = { inventory, interface: s.interface, networkdFile: s.networkdFile ?? null };
-    const key = JSON.stringify([s.stack, shared.interface, shared.networkdFile, metric]);
+    const shared = { inventory, interface: s.interface, networkdFile: s.networkdFile ?? null, section: s.netplanSection ?? null };
+    const key = JSON.stringify([s.stack, shared.interface, shared.networkdFile, shared.section, metric]);
     let run = runs.get(key);
     if (!run) {
       const each = t.split.each;

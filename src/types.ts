@@ -6,6 +6,10 @@ export const STACK_NAMES: readonly StackName[] = ['networkd', 'netplan', 'ifupdo
 
 export type Family = 4 | 6;
 
+/** netplan's device sections: an interface's routes go into the section that defines it. */
+export const NETPLAN_SECTIONS = ['ethernets', 'bonds', 'bridges', 'vlans', 'wifis', 'tunnels', 'vrfs', 'dummy-devices', 'virtual-ethernets'] as const;
+export type NetplanSection = (typeof NETPLAN_SECTIONS)[number];
+
 /** Where a token sits in its source line, for error messages. */
 export interface Span {
   column: number;
@@ -61,6 +65,8 @@ export interface HostSettings {
   interface?: string;
   /** networkd: the `.network` file managing the interface, whose drop-in directory routegen writes. */
   networkdFile?: string;
+  /** netplan: the section that defines the interface (`ethernets`, `bonds`, ...); asked of the host. */
+  netplanSection?: NetplanSection;
   /** NetworkManager: the keyfile of the connection that owns the interface (asked of the host). */
   connectionFile?: string;
   metric?: number;

@@ -14,6 +14,23 @@ test("netplan: networkd runs netplan's generated file", () => {
   assert.equal([d.stack, d.interface, d.networkdFile], ['netplan', 'ens3', undefined]);
 });
 
+test('netplan: the section that defines the interface (a bond is not an ethernet)', () => {
+  const out = [
+    'iface=bond0',
+    'networkd-file=/run/systemd/network/10-netplan-bond0.network',
+    'networkd-state=4 bond0 bond routable configured',
+    '@@netplan-file /etc/netplan/00-installer-config.yaml',
+    'network:\n  version: 2\n  ethernets:\n    eth1: {}\n    eth2: {}\n  bonds:\n    bond0:\n      interfaces: [eth1, eth2]\n      addresses: [192.0.2.10/24]',
+    '@@netplan-file /etc/netplan/60-routegen-pod-routes.yaml',
+    'network:\n  version: 2\n  bonds:\n    bond0:\n      routes: []',
+  ].join('\n');
+  const d = interpretDiscovery(out);
+  assert.equal([d.stack, d.interface, d.netplanSection], ['netplan', 'bond0', 'bonds']);
+  // a plain ethernet, and a file that is not YAML
+  const e = interpretDiscovery('iface=eth1\nnetworkd-file=/run/systemd/network/10-netplan-eth1.network\nnetworkd-state=2 eth1 ether routable configured\n@@netplan-file /etc/netplan/x.yaml\n: : [\n@@netplan-file /etc/netplan/50.yaml\nnetwork:\n  ethernets:\n    eth1:\n      dhcp4: true\n');
+  assert.is(e.netplanSection, 'ethernets');
+});
+
 test('an unmanaged link is not networkd; NetworkManager with its keyfile', () => {
   const d = interpretDiscovery(
     'iface=eth0\nnetworkd-file=\nnetworkd-state=2 eth0 ether routable unmanaged\nnm-state=100 (connected)\nnm-file=/etc/NetworkManager/system-connections/eth0.nmconnection\n',

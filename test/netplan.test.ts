@@ -64,4 +64,39 @@ if (need(['netplan'], 'the netplan generate test')) {
   }
 }
 
+if (need(['netplan'], 'the netplan bond test')) {
+  test('an interface netplan defines as a bond: routes in bonds: are accepted, in ethernets: refused', () => {
+    const tmp = tempDir('netplan-bond');
+    try {
+      const render = (section: string) => {
+        const out = join(tmp, section);
+        const r = routegen(['render', '-i', join(ROOT, 'fixtures/guide/machines.txt'), '-c', '/dev/null', '--stack', 'netplan', '--interface', 'bond0', '--netplan-section', section, '--out', out, '-q']);
+        assert.is(r.code, 0, r.stderr);
+        return readFileSync(join(out, 'node-0/etc/netplan/60-routegen-pod-routes.yaml'), 'utf8');
+      };
+      const generate = (ours: string) => {
+        const root = join(tmp, 'root');
+        removeDir(root);
+        mkdirSync(join(root, 'etc/netplan'), { recursive: true });
+        const base = 'network:\n  version: 2\n  renderer: networkd\n  ethernets:\n    eth1: {}\n    eth2: {}\n  bonds:\n    bond0:\n      interfaces: [eth1, eth2]\n      addresses: [192.168.10.101/24]\n';
+        writeFileSync(join(root, 'etc/netplan/50-base.yaml'), base, { mode: 0o600 });
+        writeFileSync(join(root, 'etc/netplan/60-routegen-pod-routes.yaml'), ours, { mode: 0o600 });
+        const r = spawnSync('netplan', ['generate', '--root-dir', root], { encoding: 'utf8' });
+        return { r, root };
+      };
+      const bad = generate(render('ethernets'));
+      assert.is.not(bad.r.status, 0, 'netplan refuses routes for a bond under ethernets:');
+      assert.match(bad.r.stderr, 'changes device type');
+      const good = generate(render('bonds'));
+      assert.is(good.r.status, 0, good.r.stderr);
+      assert.is(good.r.stderr.trim(), '');
+      const emitted = readFileSync(join(good.root, 'run/systemd/network/10-netplan-bond0.network'), 'utf8');
+      assert.equal(networkdRoutes(emitted), ['10.200.1.0/24 via 192.168.10.102']);
+      assert.match(emitted, 'Address=192.168.10.101/24');
+    } finally {
+      removeDir(tmp);
+    }
+  });
+}
+
 test.run();

@@ -17,6 +17,7 @@ export interface CommonArgs {
   stack?: string;
   interface?: string;
   'networkd-file'?: string;
+  'netplan-section'?: string;
   metric?: number;
 }
 

@@ -35,6 +35,7 @@ function writeConfig(path: string, results: DiscoverResult[]): number {
     doc.setIn(['hosts', r.host, 'stack'], r.stack);
     doc.setIn(['hosts', r.host, 'interface'], r.interface);
     if (r.networkdFile) doc.setIn(['hosts', r.host, 'networkd-file'], r.networkdFile);
+    if (r.netplanSection && r.netplanSection !== 'ethernets') doc.setIn(['hosts', r.host, 'netplan-section'], r.netplanSection);
     else if (doc.hasIn(['hosts', r.host, 'networkd-file'])) doc.deleteIn(['hosts', r.host, 'networkd-file']);
     n++;
   }

@@ -1,6 +1,6 @@
 import { isMap, isScalar, parseDocument, type Node as YamlNode, type Pair } from 'yaml';
 import { ProblemList, UserError } from '../errors.js';
-import { STACK_NAMES, type ConnectVia, type HostSettings, type Inventory, type StackName } from '../types.js';
+import { NETPLAN_SECTIONS, STACK_NAMES, type ConnectVia, type HostSettings, type Inventory, type NetplanSection, type StackName } from '../types.js';
 
 /** Settings that routegen.yaml, its `hosts:` entries and command-line flags can give. */
 export interface HostOverrides {
@@ -8,6 +8,7 @@ export interface HostOverrides {
   stack?: StackName | 'auto';
   interface?: string;
   networkdFile?: string;
+  netplanSection?: NetplanSection;
   metric?: number;
   ssh?: { user?: string; port?: number; identityFile?: string; via?: ConnectVia };
 }
@@ -64,6 +65,7 @@ export const checks = {
   stack: oneOf('stack', [...STACK_NAMES, 'auto'] as const),
   interface: pattern('interface', INTERFACE_RE, 'an interface name such as eth1 or enp0s8: up to 15 letters, digits, "_", "." or "-"'),
   networkdFile: pattern('networkd-file', NETWORKD_FILE_RE, 'the name of the .network file that manages the interface, e.g. 10-eth1.network'),
+  netplanSection: oneOf('netplan-section', NETPLAN_SECTIONS),
   metric: integer('metric', 0, 4294967295),
   user: pattern('ssh user', SSH_USER_RE, 'a login name such as root or debian'),
   port: integer('ssh port', 1, 65535),
@@ -75,6 +77,7 @@ const HOST_KEYS: Record<string, keyof typeof checks | 'ssh'> = {
   stack: 'stack',
   interface: 'interface',
   'networkd-file': 'networkdFile',
+  'netplan-section': 'netplanSection',
   metric: 'metric',
   ssh: 'ssh',
 };
@@ -235,6 +238,7 @@ export function settingsFor(host: string, config: Config, flags: HostOverrides):
     if (l.stack !== undefined) s.stack = l.stack === 'auto' ? undefined : l.stack;
     if (l.interface !== undefined) s.interface = l.interface;
     if (l.networkdFile !== undefined) s.networkdFile = l.networkdFile;
+    if (l.netplanSection !== undefined) s.netplanSection = l.netplanSection;
     if (l.metric !== undefined) s.metric = l.metric;
     if (l.ssh) {
       for (const [k, v] of Object.entries(l.ssh)) if (v !== undefined) (s.ssh as unknown as Record<string, unknown>)[k] = v;
@@ -257,6 +261,7 @@ export function checkFlags(flags: Record<string, unknown>): HostOverrides {
   take('stack', 'stack', (v) => (out.stack = v as StackName | 'auto'));
   take('interface', 'interface', (v) => (out.interface = v as string));
   take('networkd-file', 'networkdFile', (v) => (out.networkdFile = v as string));
+  take('netplan-section', 'netplanSection', (v) => (out.netplanSection = v as NetplanSection));
   take('metric', 'metric', (v) => (out.metric = v as number));
   if (bad.length) throw new UserError(bad.join('\n'), { kind: 'usage' });
   return out;
