@@ -5,7 +5,8 @@ const SPIN = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '�
 
 /**
  * A live line per host in flight on a terminal (stderr), with finished hosts scrolling above
- * and a count at the bottom. Off a terminal it prints nothing: the final table says it all.
+ * and a count at the bottom ('live'). Off a terminal ('lines'), one line per finished host, so a
+ * long push shows its progress in a log; 'off' for --json and --quiet.
  */
 export class Progress {
   private readonly active = new Map<string, { step: Step; t0: number }>();
@@ -17,11 +18,15 @@ export class Progress {
 
   constructor(
     private readonly total: number,
-    private readonly enabled: boolean,
+    private readonly mode: 'live' | 'lines' | 'off',
     private readonly c: Colors,
     private readonly write: (s: string) => void = (s) => process.stderr.write(s),
   ) {
-    if (enabled) this.timer = setInterval(() => this.draw(), 100);
+    if (mode === 'live') this.timer = setInterval(() => this.draw(), 100);
+  }
+
+  private get enabled(): boolean {
+    return this.mode === 'live';
   }
 
   start(host: string): void {
@@ -37,6 +42,7 @@ export class Progress {
     this.active.delete(r.host);
     this.done++;
     if (r.outcome === 'failed' || r.outcome === 'rolled back') this.failed++;
+    if (this.mode === 'lines') this.write(`${line}  (${this.done}/${this.total})\n`);
     if (!this.enabled) return;
     this.clear();
     this.write(`${line}\n`);

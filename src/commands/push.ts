@@ -89,7 +89,7 @@ export async function pushCommand(args: PushArgs, io: Io, mode: 'push' | 'diff' 
     if (v !== undefined && (!Number.isFinite(v) || v <= 0)) throw new UserError(`--${k} must be a positive number of seconds; got ${v}`, { kind: 'usage' });
   }
   const dry = mode === 'diff' || Boolean(args['dry-run']);
-  const progress = new Progress(hosts.length, io.isTTY && !args.json && !args.quiet, io.ce);
+  const progress = new Progress(hosts.length, args.json || args.quiet ? 'off' : io.isTTY ? 'live' : 'lines', io.ce);
   let stopped = false;
   let interrupts = 0;
   // SIGTERM (a service manager stopping routegen) is handled like Ctrl-C.

@@ -264,6 +264,15 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
       return done(sameFile ? 'unchanged' : 'would change');
     }
     await ensureHostScript(conn);
+    // What an interrupted earlier push may have left beside the target: its temp and staged
+    // files (hidden from the stack, but litter all the same).
+    const dir = posix.dirname(path);
+    const staging = posix.join(dir, stack.hiddenName(posix.basename(path), 'routegen-new'));
+    if (await conn.stat(dir)) {
+      for (const name of await conn.list(dir)) {
+        if (/^\.routegen-[0-9a-f]+\.tmp$/.test(name) || posix.join(dir, name) === staging) await conn.remove(posix.join(dir, name));
+      }
+    }
 
     if (sameFile) {
       // Nothing to write; make sure the kernel agrees, and repair it from the file if not.
@@ -287,14 +296,8 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
     if (planned !== null) {
       where = 'upload';
       step('uploading');
-      const dir = posix.dirname(path);
       await conn.mkdirp(dir, 0o755);
-      staged = posix.join(dir, stack.hiddenName(posix.basename(path), 'routegen-new'));
-      // What an interrupted earlier push may have left: its temp and staged files (hidden from
-      // the stack, but litter all the same).
-      for (const name of await conn.list(dir)) {
-        if (/^\.routegen-[0-9a-f]+\.tmp$/.test(name) || posix.join(dir, name) === staged) await conn.remove(posix.join(dir, name));
-      }
+      staged = staging;
       await conn.writeFileAtomic(staged, planned, stack.mode);
     }
     where = 'apply';

@@ -97,6 +97,9 @@ if (requireLab()) {
   nd('a second push changes nothing; status is clean', async (ctx) => {
     const lab = need(ctx);
     const before = fs.statSync(`/proc/${lab.host('node-0').pid}/root${DROPIN}`).mtimeMs;
+    // litter an interrupted push would leave (hidden from networkd): removed even when nothing changes
+    const litter = path.posix.join(path.posix.dirname(DROPIN), '.routegen-0123456789ab.tmp');
+    await lab.writeFile('node-0', litter, 'partial', 0o644);
     const r = await routegen(lab, ['push', '-i', ctx.inventory!, ...STACK, '--json']);
     assert.is(r.code, 0, r.stderr);
     // no secret in the output: nothing of the private key, no agent socket
@@ -106,6 +109,7 @@ if (requireLab()) {
     const j = JSON.parse(r.stdout);
     assert.equal(j.hosts.map((h: { outcome: string }) => h.outcome), ['unchanged', 'unchanged', 'unchanged']);
     assert.is(fs.statSync(`/proc/${lab.host('node-0').pid}/root${DROPIN}`).mtimeMs, before, 'file not rewritten');
+    assert.is(await lab.readFile('node-0', litter), null, 'leftover temp file removed');
     const st = await routegen(lab, ['status', '-i', ctx.inventory!, ...STACK]);
     assert.is(st.code, 0, st.stdout + st.stderr);
     assert.match(st.stdout, 'All 3 hosts match the plan.');
