@@ -54,6 +54,17 @@ function template(stack: StackName): Compiled {
   return t;
 }
 
+/**
+ * What a template sees besides the host's name and its routes, the metric each route carries,
+ * and a key naming that combination (route blocks rendered with it can be reused). One place,
+ * so that renderHost and renderPlanBytes cannot drift apart.
+ */
+function templateContext(s: HostSettings, inventoryLabel: string) {
+  const shared = { inventory: inventoryLabel, interface: s.interface, networkdFile: s.networkdFile ?? null, section: s.netplanSection ?? null };
+  const metric = s.metric === undefined ? null : String(s.metric);
+  return { shared, metric, key: JSON.stringify([s.stack, shared, metric]) };
+}
+
 /** Rendered route blocks, per template and host settings (all but the host's name). */
 const blocks = new Map<string, WeakMap<Route, string>>();
 
@@ -114,14 +125,13 @@ export function renderHost(host: HostPlan, inventoryName: string): RenderedFile[
   if (!s.stack || STACKS[s.stack].merges) throw new Error(`internal: renderHost(${host.name}) without a stack it can render`);
   if (host.routes.length === 0) return [];
   const stack = STACKS[s.stack];
-  const metric = s.metric === undefined ? null : String(s.metric);
   const t = template(s.stack);
-  const ctx = { inventory: safeLabel(inventoryName), host: host.name, interface: s.interface, networkdFile: s.networkdFile ?? null, section: s.netplanSection ?? null };
+  const { shared, metric, key } = templateContext(s, safeLabel(inventoryName));
+  const ctx = { ...shared, host: host.name };
   let content: string;
   if (t.split) {
     const { head, each, tail } = t.split;
-    const { host: _host, ...shared } = ctx;
-    const cache = routeBlocks(JSON.stringify([s.stack, ctx.inventory, ctx.interface, ctx.networkdFile, ctx.section, metric]));
+    const cache = routeBlocks(key);
     const parts = [head({ ...ctx, routes: [] })];
     for (const r of host.routes) {
       let b = cache.get(r);
@@ -178,9 +188,7 @@ export function* renderPlanBytes(plan: RoutePlan, hosts: PlannedHost[]): Generat
       continue;
     }
     if (plan.destinations.length - mine.length === 0) continue; // no routes: no file
-    const metric = s.metric === undefined ? null : String(s.metric);
-    const shared = { inventory, interface: s.interface, networkdFile: s.networkdFile ?? null, section: s.netplanSection ?? null };
-    const key = JSON.stringify([s.stack, shared.interface, shared.networkdFile, shared.section, metric]);
+    const { shared, metric, key } = templateContext(s, inventory);
     let run = runs.get(key);
     if (!run) {
       const each = t.split.each;
