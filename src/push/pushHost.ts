@@ -148,6 +148,17 @@ export async function connect(h: HostPlan, opts: Pick<PushOptions, 'sshConfig' |
   });
 }
 
+/**
+ * The host's full settings (what the user left open asked of the host, on this connection), its
+ * stack and the path of routegen's file there; push, status and rollback all start with it.
+ */
+export async function resolveHost(conn: RemoteHost, h0: HostPlan): Promise<{ h: HostPlan; stack: StackModule; path: string }> {
+  const { settings, problem } = await completeSettings(conn, h0);
+  if (problem) throw new StepError('discover', problem, undefined, 'give the stack and interface with flags or in routegen.yaml (`routegen discover --write` records what it finds)');
+  const stack = STACKS[settings.stack!];
+  return { h: { ...h0, settings }, stack, path: stack.path(settings) };
+}
+
 /** Writing network configuration needs root: the login user, or `sudo -n` without a password. */
 export function requirePrivilege(conn: RemoteHost): void {
   if (conn.privileged) return;
@@ -238,12 +249,8 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
     conn = await connect(h0, opts);
     if (!opts.dryRun && !opts.diffOnly) requirePrivilege(conn);
     where = 'discover';
-    const { settings, problem } = await completeSettings(conn, h0);
-    if (problem) throw new StepError('discover', problem, undefined, 'give the stack and interface with flags or in routegen.yaml (`routegen discover --write` records what it finds)');
-    const h: HostPlan = { ...h0, settings };
-    const stack = STACKS[settings.stack!];
-    const path = stack.path(settings);
-    const iface = settings.interface!;
+    const { h, stack, path } = await resolveHost(conn, h0);
+    const iface = h.settings.interface!;
     const key = stateKey(path);
     Object.assign(result, { path, stack: stack.name, interface: iface });
     restoreArgs = ['sh', HOST_SCRIPT, 'restore', key, path, stack.name, iface];

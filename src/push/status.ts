@@ -1,11 +1,9 @@
 import { cidrRange } from '../ip.js';
-import { RemoteError, type RemoteHost } from '../remote/connection.js';
+import type { RemoteHost } from '../remote/connection.js';
 import { plural } from '../report.js';
-import { STACKS } from '../stacks/index.js';
 import type { HostPlan, IpValue, Route } from '../types.js';
-import { completeSettings } from './discover.js';
 import { checkRoutes, describeRouteCheck, extraRoutes, routeCheckOk } from './kernel.js';
-import { connect, connectName, describeError, HOST_SCRIPT, ownedRoutes, kernelRoutes, plannedFile, requirePrivilege, stateKey, unifiedDiff, type PushOptions } from './pushHost.js';
+import { connect, connectName, describeError, HOST_SCRIPT, kernelRoutes, ownedRoutes, plannedFile, requirePrivilege, resolveHost, stateKey, unifiedDiff, type PushOptions } from './pushHost.js';
 
 export type FileState = 'in sync' | 'differs' | 'missing' | 'mode differs' | 'not planned';
 
@@ -37,11 +35,7 @@ export async function statusHost(h0: HostPlan, cluster: IpValue[], opts: Opts): 
   try {
     conn = await connect(h0, opts);
     step = 'discover';
-    const { settings, problem } = await completeSettings(conn, h0);
-    if (problem) throw new RemoteError(problem, { kind: 'command', step, host: h0.name, hint: 'give the stack and interface with flags or in routegen.yaml' });
-    const h: HostPlan = { ...h0, settings };
-    const stack = STACKS[settings.stack!];
-    const path = stack.path(settings);
+    const { h, stack, path } = await resolveHost(conn, h0);
     res.path = path;
     step = 'read';
     const cur = await conn.readFile(path);
@@ -92,11 +86,7 @@ export async function rollbackHost(h0: HostPlan, opts: Opts): Promise<RollbackRe
   let conn: RemoteHost | undefined;
   try {
     conn = await connect(h0, opts);
-    const { settings, problem } = await completeSettings(conn, h0);
-    if (problem) throw new RemoteError(problem, { kind: 'command', step: 'discover', host: h0.name, hint: 'give the stack and interface with flags or in routegen.yaml' });
-    const h: HostPlan = { ...h0, settings };
-    const stack = STACKS[settings.stack!];
-    const path = stack.path(settings);
+    const { h, stack, path } = await resolveHost(conn, h0);
     res.path = path;
     requirePrivilege(conn);
     {
