@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Argv } from 'yargs';
 import { formatUserError, UserError } from './errors.js';
+import { catchInterruptsFor, releaseInterrupts } from './interrupt.js';
 import { processIo, type CommonArgs, type Io } from './commands/common.js';
 import { planCommand } from './commands/plan.js';
 import type { DiscoverArgs } from './commands/discover.js';
@@ -118,6 +119,15 @@ function reportError(e: unknown, io: Io): number {
  * a stack trace and give 2; anything else is a bug and prints its stack.
  */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  catchInterruptsFor(argv[0]); // (bin/routegen.js did already, before loading this module)
+  try {
+    return await dispatch(argv, io);
+  } finally {
+    releaseInterrupts();
+  }
+}
+
+async function dispatch(argv: string[], io: Io): Promise<number> {
   const quick = quickArgs(argv);
   if (quick) {
     try {

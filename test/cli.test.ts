@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTree, removeDir, ROOT, routegen, tempDir } from './helpers/cli.js';
+import { bound } from './helpers/time.js';
 
 const GUIDE = join(ROOT, 'fixtures/guide/machines.txt');
 const GUIDE_CFG = join(ROOT, 'fixtures/guide/routegen.yaml');
@@ -171,11 +172,11 @@ test('-i takes `kubectl get nodes -o json` output too, detected from its content
 test('npm pack gives a tarball that installs globally and runs as `routegen`', () => {
   const tmp = tempDir('pack');
   try {
-    const pack = spawnSync('npm', ['pack', '--pack-destination', tmp, ROOT], { encoding: 'utf8', timeout: 120_000 });
+    const pack = spawnSync('npm', ['pack', '--pack-destination', tmp, ROOT], { encoding: 'utf8', timeout: bound(120_000) });
     assert.is(pack.status, 0, pack.stderr);
     const tgz = readdirSync(tmp).find((f) => f.endsWith('.tgz'))!;
     const prefix = join(tmp, 'prefix');
-    const inst = spawnSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', join(tmp, tgz)], { encoding: 'utf8', timeout: 180_000 });
+    const inst = spawnSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', join(tmp, tgz)], { encoding: 'utf8', timeout: bound(180_000) });
     assert.is(inst.status, 0, inst.stderr);
     const help = spawnSync(join(prefix, 'bin/routegen'), ['--help'], { encoding: 'utf8' });
     assert.is(help.status, 0, help.stderr);

@@ -23,6 +23,7 @@ import { hostPlan, planRoutes } from '../src/plan.js';
 import { renderHost } from '../src/render.js';
 import type { RenderedFile, StackName } from '../src/types.js';
 import { BIN, readTree, removeDir, ROOT, tempDir, type Run } from './helpers/cli.js';
+import { bound } from './helpers/time.js';
 import {
   caseSeed,
   configLines,
@@ -183,7 +184,7 @@ function routegenAsync(args: string[], cwd: string): Promise<Run> {
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '' } });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), bound(60_000));
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e) => {

@@ -13,6 +13,7 @@ import { UserError } from '../src/errors.js';
 import { isIpProblem, parseNetwork } from '../src/ip.js';
 import { keyfileRoutes, mergeKeyfileRoutes, type AddressRange, type KeyfileRoute, type PlannedRoute } from '../src/stacks/nmKeyfile.js';
 import { need } from './helpers/need.js';
+import { bound } from './helpers/time.js';
 
 function toRange(cidr: string): AddressRange | null {
   const v = parseNetwork(cidr, { column: 1, length: 1 });
@@ -154,7 +155,7 @@ test('CRLF files stay CRLF; no final newline stays so', () => {
  * parses stdin and prints the connection as NM would save it. */
 function nm(text: string): { code: number; out: string; err: string } {
   const id = /^id=(.*)$/m.exec(text)?.[1] ?? 'x';
-  const r = spawnSync('nmcli', ['--offline', 'connection', 'modify', 'connection.id', id], { input: text, encoding: 'utf8', timeout: 10_000 });
+  const r = spawnSync('nmcli', ['--offline', 'connection', 'modify', 'connection.id', id], { input: text, encoding: 'utf8', timeout: bound(10_000) });
   if (r.error) throw r.error;
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }

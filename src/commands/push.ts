@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import { onInterrupt, releaseInterrupts } from '../interrupt.js';
 import { Progress } from '../progress.js';
 import { runHosts } from '../push/run.js';
 import type { HostResult, Outcome } from '../push/pushHost.js';
@@ -91,20 +92,17 @@ export async function pushCommand(args: PushArgs, io: Io, mode: 'push' | 'diff' 
   const dry = mode === 'diff' || Boolean(args['dry-run']);
   const progress = new Progress(hosts.length, args.json || args.quiet ? 'off' : io.isTTY ? 'live' : 'lines', io.ce);
   let stopped = false;
-  let interrupts = 0;
-  // SIGTERM (a service manager stopping routegen) is handled like Ctrl-C.
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts > 1) {
+  // SIGTERM (a service manager stopping routegen) is handled like Ctrl-C. An interrupt that came
+  // while routegen was starting (main catches them from its first line) counts here at once.
+  onInterrupt((n) => {
+    if (n > 1) {
       progress.stop();
       io.err('Interrupted again: quitting now. Hosts in flight roll back by themselves when their confirm timeout passes.');
       process.exit(130);
     }
     stopped = true;
     io.err('Interrupted: no new hosts will start; finishing (or rolling back) the ones in flight. Ctrl-C again to quit at once.');
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  });
   const t0 = Date.now();
   let results: HostResult[];
   try {
@@ -124,8 +122,7 @@ export async function pushCommand(args: PushArgs, io: Io, mode: 'push' | 'diff' 
     });
   } finally {
     progress.stop();
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    releaseInterrupts();
   }
   const seconds = (Date.now() - t0) / 1000;
   const bad = results.filter((r) => BAD.includes(r.outcome));

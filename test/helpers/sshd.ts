@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bound } from './time.js';
 
 export interface TestSshd {
   port: number;
@@ -165,7 +166,7 @@ export async function startSshd(): Promise<TestSshd> {
       log += d.toString();
     });
     try {
-      await waitForBanner(port, child, 5000);
+      await waitForBanner(port, child, bound(5000));
     } catch (err) {
       if (child.exitCode === null) child.kill('SIGKILL');
       lastError = new Error(`${(err as Error).message}\n${log}`);
@@ -204,7 +205,7 @@ export async function startSshd(): Promise<TestSshd> {
             // already gone
           }
         }
-        const deadline = Date.now() + 1000;
+        const deadline = Date.now() + bound(1000);
         while (sessions.some((pid) => existsSync(`/proc/${pid}`)) && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 10));
         }

@@ -11,18 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Lab, NM_ETH1_KEYFILE, requireLab, type LabRoute } from './lab.js';
+import { bound, waitFor as waitUntil } from '../helpers/time.js';
 import { labSuite, needLab } from './suite.js';
 
 const need = needLab;
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 5000): Promise<T> {
+  return waitUntil(what, fn, ms, 20);
 }
 
 /** Gone, or a zombie (this machine's PID 1 may reap orphans late). */
@@ -562,7 +557,7 @@ if (requireLab()) {
           if (out.includes('\n')) resolve(out.trim());
         });
         child.on('exit', (c) => reject(new Error(`child exited ${c} before its lab was up`)));
-        const timer = setTimeout(() => reject(new Error('child lab not up within 20 s')), 20000);
+        const timer = setTimeout(() => reject(new Error(`child lab not up within ${bound(20000)} ms`)), bound(20000));
         child.stdout!.once('data', () => clearTimeout(timer));
       });
       const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { dir: string; namespaces: string[]; hosts: Array<{ pid: number }> };

@@ -18,6 +18,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
+import { bound } from '../helpers/time.js';
 
 export type LabStack = 'networkd' | 'netplan' | 'ifupdown' | 'networkmanager';
 
@@ -1119,7 +1120,7 @@ export class Lab {
     installHandlers();
     if (!state.persist) lab.startWatchdog();
     try {
-      await lab.build(opts.readyTimeoutMs ?? 20000);
+      await lab.build(opts.readyTimeoutMs ?? bound(20000));
     } catch (e) {
       await lab.down().catch(() => undefined);
       throw e;
@@ -1239,7 +1240,7 @@ export class Lab {
           '  User root',
           '  StrictHostKeyChecking yes',
           '  BatchMode yes',
-          '  ConnectTimeout 5',
+          `  ConnectTimeout ${Math.ceil(bound(5000) / 1000)}`,
           '  LogLevel ERROR',
           '',
         ].join('\n'),
@@ -1265,7 +1266,7 @@ export class Lab {
       LAB_CNI_ADDR6: h.podIp6 ? `${h.podIp6.replace(/::2$/, '::1')}/${PREFIXLEN6}` : '',
       LAB_POD_ADDR6: h.podIp6 ? `${h.podIp6}/${PREFIXLEN6}` : '',
       LAB_POD_GW6: h.podIp6 ? h.podIp6.replace(/::2$/, '::1') : '',
-      RGLAB_TIMEOUT: '10',
+      RGLAB_TIMEOUT: String(Math.ceil(bound(10_000) / 1000)),
     };
     await Promise.all([
       fsp.writeFile(path.join(hd, 'host.env'), Object.entries(env).map(([k, v]) => `${k}=${v}\n`).join('')),
@@ -1417,7 +1418,7 @@ export class Lab {
     return run(cmd!, args, {
       env: { ...process.env, ...opts.env },
       input: opts.input,
-      timeoutMs: opts.timeoutMs ?? 120000,
+      timeoutMs: opts.timeoutMs ?? bound(120_000),
       track: this.children,
     });
   }
@@ -1467,7 +1468,7 @@ export class Lab {
     return run(cmd!, args, {
       env: cleanEnv(opts.env),
       input: opts.input,
-      timeoutMs: opts.timeoutMs ?? 60000,
+      timeoutMs: opts.timeoutMs ?? bound(60_000),
       track: this.children,
     });
   }
@@ -1590,7 +1591,7 @@ export class Lab {
     if (!h.podNetns) throw new Error(`${h.name} has no pod namespace`);
     if (this.isDown) throw new Error('lab is down');
     const family = toIp.includes(':') ? ['-6'] : [];
-    const r = await run('nsenter', [`--net=${NETNS_DIR}/${h.podNetns}`, '--', 'ping', ...family, '-n', '-q', '-c1', '-W1', toIp], { env: cleanEnv(), timeoutMs: 5000 });
+    const r = await run('nsenter', [`--net=${NETNS_DIR}/${h.podNetns}`, '--', 'ping', ...family, '-n', '-q', '-c1', '-W1', toIp], { env: cleanEnv(), timeoutMs: bound(5000) });
     return r.code === 0;
   }
 
@@ -1603,7 +1604,7 @@ export class Lab {
    * rollback), /run and /tmp are emptied, and dbus and sshd start again.
    */
   async reboot(host: string, opts: { full?: boolean } = {}): Promise<void> {
-    await this.execOk(host, ['rglab', 'reboot', ...(opts.full ? ['full'] : [])], 30000);
+    await this.execOk(host, ['rglab', 'reboot', ...(opts.full ? ['full'] : [])], bound(30_000));
   }
 
   async stopNetworkd(host: string): Promise<void> {
@@ -1612,7 +1613,7 @@ export class Lab {
 
   /** Start networkd if it is not running; returns once it answers on D-Bus. */
   async startNetworkd(host: string): Promise<void> {
-    await this.execOk(host, ['rglab', 'start-networkd'], 30000);
+    await this.execOk(host, ['rglab', 'start-networkd'], bound(30_000));
   }
 
   /** Whether networkd runs on the host. */
@@ -1630,7 +1631,7 @@ export class Lab {
    * has configured eth1 too: `exec(host, ['rglab', 'wait-eth1'])`.)
    */
   async startNetworkManager(host: string): Promise<void> {
-    await this.execOk(host, ['rglab', 'start-nm'], 30000);
+    await this.execOk(host, ['rglab', 'start-nm'], bound(30_000));
   }
 
   /** Whether NetworkManager runs on the host. */
@@ -1644,7 +1645,7 @@ export class Lab {
   }
 
   async startSshd(host: string): Promise<void> {
-    await this.execOk(host, ['rglab', 'start-sshd'], 30000);
+    await this.execOk(host, ['rglab', 'start-sshd'], bound(30_000));
   }
 
   /** Per host: is its init (and so the host) still running. */
@@ -1721,7 +1722,7 @@ export class Lab {
     this.isDown = true;
     for (const kill of [this.killInits, this.killUnshares]) {
       const waitFor = kill.call(this);
-      const deadline = Date.now() + 5000;
+      const deadline = Date.now() + bound(5000);
       while (waitFor.some((p) => !isZombie(p)) && Date.now() < deadline) await sleepMs(5);
     }
     const batch = this.nsDelBatch();
@@ -1736,7 +1737,7 @@ export class Lab {
     this.isDown = true;
     for (const kill of [this.killInits, this.killUnshares]) {
       const waitFor = kill.call(this);
-      const deadline = Date.now() + 5000;
+      const deadline = Date.now() + bound(5000);
       while (waitFor.some((p) => !isZombie(p)) && Date.now() < deadline) sleepSync(5);
     }
     const batch = this.nsDelBatch();

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as assert from 'uvu/assert';
 import { requireLab, type Lab } from './lab.js';
+import { seconds, waitFor } from '../helpers/time.js';
 import { jumpboxRoutegen, labSuite, needLab, routegenArgv } from './suite.js';
 
 const DROPIN = '/etc/systemd/network/10-eth1.network.d/60-routegen-pod-routes.conf';
@@ -17,8 +18,6 @@ const STACK = ['--stack', 'networkd', '--interface', 'eth1'];
 
 const need = needLab;
 const routegen = (lab: Lab, args: string[]) => jumpboxRoutegen(lab, args);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The routes a networkd drop-in of routegen's asks for, as "dst via gw metric m". */
 function fileRoutes(text: string | null): string[] {
@@ -75,15 +74,70 @@ async function snapshot(lab: Lab): Promise<Map<string, string | null>> {
   return m;
 }
 
+/** A host's armed-rollback marker, as this machine sees the host's file system. */
+function armed(h: { pid: number }): boolean {
+  return fs.existsSync(`/proc/${h.pid}/root/var/lib/routegen/${KEY}.pending`) || fs.existsSync(`/proc/${h.pid}/root/var/lib/routegen/${KEY}.restoring`);
+}
+
 /** Waits until no host has an armed rollback left (they fire after the confirm timeout). */
-async function waitNoPending(lab: Lab, maxMs: number): Promise<void> {
-  const deadline = Date.now() + maxMs;
-  for (;;) {
-    const pending = lab.hosts.filter((h) => fs.existsSync(`/proc/${h.pid}/root/var/lib/routegen/${KEY}.pending`) || fs.existsSync(`/proc/${h.pid}/root/var/lib/routegen/${KEY}.restoring`));
-    if (pending.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`still armed after ${maxMs} ms: ${pending.map((h) => h.name).join(', ')}`);
-    await sleep(100);
+async function waitNoPending(lab: Lab, ms: number): Promise<void> {
+  await waitFor('every armed host to roll back or be confirmed', () => !lab.hosts.some(armed), ms, 50).catch((e: Error) => {
+    throw new Error(`${e.message}; still armed: ${lab.hosts.filter(armed).map((h) => h.name).join(', ')}`);
+  });
+}
+
+/** Waits until some host is armed (its new file in place, not yet confirmed); returns its name. */
+function firstArmed(lab: Lab): Promise<string> {
+  return waitFor('a host to be armed', () => lab.hosts.find(armed)?.name, 60_000, 5);
+}
+
+/**
+ * Waits until the process `pid` (routegen, in the jumpbox's namespace) has a TCP connection to
+ * some host's port 22: the earliest moment it can be seen to reach a host. Its signal handlers
+ * are in place before that, so from then on Ctrl-C must be handled as promised.
+ */
+function firstConnection(pid: number): Promise<true> {
+  const ssh = (line: string) => {
+    const [, , rem, st] = line.trim().split(/\s+/);
+    return rem?.endsWith(':0016') && (st === '01' || st === '02'); // ESTABLISHED or SYN_SENT
+  };
+  return waitFor(
+    'routegen to open its first SSH connection',
+    () => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/net/tcp`, 'latin1').split('\n').slice(1).some(ssh) || undefined;
+      } catch {
+        return undefined; // not started yet, or already gone (then the test's own checks fail)
+      }
+    },
+    60_000,
+    1,
+  );
+}
+
+/** PIDs of the logged-in sshd sessions ("sshd: root@notty") in a lab host's network namespace. */
+function sshSessions(h: { pid: number }): number[] {
+  const ns = fs.readlinkSync(`/proc/${h.pid}/ns/net`);
+  const pids: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(d)) continue;
+    try {
+      if (/^sshd: [^\s/]+@/.test(fs.readFileSync(`/proc/${d}/cmdline`, 'latin1')) && fs.readlinkSync(`/proc/${d}/ns/net`) === ns) pids.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
   }
+  return pids;
+}
+
+/** A routegen push spawned on the jumpbox, with its output collected and its exit awaited. */
+function spawnPush(lab: Lab, args: string[]) {
+  const child = lab.jumpboxSpawn(routegenArgv(lab, ['push', ...args]), { env: { NO_COLOR: '1' } });
+  const io = { out: '', err: '' };
+  child.stdout!.on('data', (d) => (io.out += d));
+  child.stderr!.on('data', (d) => (io.err += d));
+  const exited = new Promise<number>((res) => child.on('exit', (code) => res(code ?? -1)));
+  return { child, io, exited };
 }
 
 if (requireLab()) {
@@ -97,16 +151,25 @@ if (requireLab()) {
     assert.is(lab.hosts.length, 30);
   });
 
-  for (const [signal, afterMs, metric] of [['SIGKILL', 150, '101'], ['SIGKILL', 900, '102'], ['SIGTERM', 500, '103']] as const) {
-    s(`routegen killed with ${signal} ${afterMs} ms into a push: every host consistent after the confirm timeout`, async (ctx) => {
+  // Killed at three moments a push goes through: while it opens its first connections, and
+  // once hosts are armed (their new file in place, the rollback timer running).
+  const kills = [
+    ['SIGKILL', 'as it opens its first connection', '101'],
+    ['SIGKILL', 'once a host is armed', '102'],
+    ['SIGTERM', 'once a host is armed', '103'],
+  ] as const;
+  for (const [signal, moment, metric] of kills) {
+    s(`routegen killed with ${signal} ${moment}: every host consistent after the confirm timeout`, async (ctx) => {
       const lab = need(ctx);
       const old = await snapshot(lab);
-      const child = lab.jumpboxSpawn(routegenArgv(lab, ['push', '-i', ctx.inventory!, ...STACK, '--metric', metric, '--confirm-timeout', '5']), { stdio: 'ignore' });
-      const exited = new Promise((res) => child.on('exit', res));
-      await sleep(afterMs);
+      const confirm = seconds(5);
+      const { child, io, exited } = spawnPush(lab, ['-i', ctx.inventory!, ...STACK, '--metric', metric, '--confirm-timeout', confirm]);
+      if (moment === 'once a host is armed') await firstArmed(lab);
+      else await firstConnection(child.pid!);
       child.kill(signal);
-      await exited;
-      await waitNoPending(lab, 12_000);
+      const code = await exited;
+      if (signal === 'SIGTERM') assert.is(code, 1, io.out + io.err); // handled like Ctrl-C
+      await waitNoPending(lab, Number(confirm) * 1000 + 10_000);
       const { updated, kept } = await assertConsistent(lab, old, metric, { killed: signal === 'SIGKILL' });
       assert.is(updated.length + kept.length, 30);
       // Once things settle, a new push converges every host.
@@ -118,54 +181,64 @@ if (requireLab()) {
     });
   }
 
+  s('Ctrl-C (SIGINT) as soon as routegen reaches its first host: handled, not fatal; no new host starts, exit 1', async (ctx) => {
+    const lab = need(ctx);
+    const old = await snapshot(lab);
+    const { child, io, exited } = spawnPush(lab, ['-i', ctx.inventory!, ...STACK, '--metric', '104', '--parallel', '4']);
+    await firstConnection(child.pid!);
+    child.kill('SIGINT');
+    const code = await exited;
+    assert.is(code, 1, io.out + io.err);
+    assert.match(io.err, 'Interrupted: no new hosts will start');
+    assert.match(io.out, /Interrupted\.\s*$/);
+    assert.match(io.out, 'not started: interrupted');
+    const { kept } = await assertConsistent(lab, old, '104');
+    assert.ok(kept.length >= 30 - 4, `at most the 4 hosts in flight changed; kept ${kept.length}`);
+    assert.equal(lab.hosts.filter(armed).map((h) => h.name), []);
+  });
+
   s('Ctrl-C (SIGINT) during a push: no new host starts, the ones in flight finish, the summary says so, exit 1', async (ctx) => {
     const lab = need(ctx);
     const old = await snapshot(lab);
-    const child = lab.jumpboxSpawn(routegenArgv(lab, ['push', '-i', ctx.inventory!, ...STACK, '--metric', '105', '--parallel', '4']), { env: { NO_COLOR: '1' } });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (err += d));
-    const exited = new Promise<number>((res) => child.on('exit', (code) => res(code ?? -1)));
-    await sleep(400);
+    const { child, io, exited } = spawnPush(lab, ['-i', ctx.inventory!, ...STACK, '--metric', '105', '--parallel', '4']);
+    // Off a terminal, routegen prints a line per finished host: "✓ node-3  changed  0.4s  (1/30)".
+    await waitFor('the first finished host', () => / \(1\/30\)/.test(io.err), 120_000);
     child.kill('SIGINT');
     const code = await exited;
-    assert.is(code, 1, out + err);
-    assert.match(err, 'Interrupted: no new hosts will start');
-    assert.match(out, /Interrupted\.\s*$/);
-    assert.match(out, 'not started: interrupted');
+    assert.is(code, 1, io.out + io.err);
+    assert.match(io.err, 'Interrupted: no new hosts will start');
+    assert.match(io.out, /Interrupted\.\s*$/);
+    assert.match(io.out, 'not started: interrupted');
     const { updated, kept } = await assertConsistent(lab, old, '105');
     assert.ok(updated.length >= 1 && kept.length >= 1, `updated ${updated.length}, kept ${kept.length}`);
     // nothing is left armed: the hosts in flight were confirmed (or rolled back) before exit
-    assert.equal(lab.hosts.filter((h) => fs.existsSync(`/proc/${h.pid}/root/var/lib/routegen/${KEY}.pending`)).map((h) => h.name), []);
+    assert.equal(lab.hosts.filter(armed).map((h) => h.name), []);
   });
 
-  s("one host's sshd dies between apply and confirm: it rolls back by itself; the others are configured", async (ctx) => {
+  s("node-7's sshd stops accepting connections once routegen's session is in: its change cannot be confirmed, it rolls back by itself; the others are configured", async (ctx) => {
     const lab = need(ctx);
     const old = await snapshot(lab);
     const victim = lab.host('node-7');
-    const child = lab.jumpboxSpawn(routegenArgv(lab, ['push', '-i', ctx.inventory!, ...STACK, '--metric', '110', '--confirm-timeout', '4']), { env: { NO_COLOR: '1' } });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    const exited = new Promise<number>((res) => child.on('exit', (code) => res(code ?? -1)));
-    // The moment node-7 is armed (its new file is in place, not yet confirmed), its sshd dies.
-    const pending = `/proc/${victim.pid}/root/var/lib/routegen/${KEY}.pending`;
-    const deadline = Date.now() + 30_000;
-    while (!fs.existsSync(pending)) {
-      if (Date.now() > deadline) throw new Error('node-7 was never armed');
-      await sleep(5);
+    const { io, exited } = spawnPush(lab, ['-i', ctx.inventory!, ...STACK, '--metric', '110', '--confirm-timeout', seconds(4)]);
+    try {
+      // Once routegen is logged in to node-7, its sshd listener dies: that session goes on
+      // (upload, arm, apply, verify), but the confirmation's new connection cannot get in.
+      await waitFor("routegen's session on node-7", () => sshSessions(victim).length > 0, 60_000);
+      await lab.killSshd('node-7');
+      const code = await exited;
+      const out = io.out;
+      assert.is(code, 1, out + io.err);
+      assert.match(out, /node-7 \(192\.168\.10\.108\) failed at confirm: could not reach node-7 again to confirm/);
+      assert.match(out, 'rolls back by itself');
+      assert.match(out, '29 changed, 1 failed', out);
+      await waitNoPending(lab, Number(seconds(4)) * 1000 + 10_000);
+      const { updated, kept } = await assertConsistent(lab, old, '110');
+      assert.equal(kept, ['node-7']);
+      assert.is(updated.length, 29);
+    } finally {
+      await exited;
+      await lab.startSshd('node-7');
     }
-    await lab.killSshd('node-7');
-    const code = await exited;
-    assert.is(code, 1, out);
-    assert.match(out, /node-7 \(192\.168\.10\.108\) failed at confirm: could not reach node-7 again to confirm/);
-    assert.match(out, 'rolls back by itself');
-    assert.match(out, '29 changed, 1 failed');
-    await waitNoPending(lab, 10_000);
-    const { updated, kept } = await assertConsistent(lab, old, '110');
-    assert.equal(kept, ['node-7']);
-    assert.is(updated.length, 29);
-    await lab.startSshd('node-7');
   });
 
   s('a full target directory and a read-only one: clear error, the previous file intact, nothing half-written', async (ctx) => {
@@ -186,7 +259,7 @@ if (requireLab()) {
       assert.is(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stdout, /node-3 \(192\.168\.10\.104\) failed at write \([a-z ]+: no space left on the device \(\d+ bytes free\)\)/);
       assert.match(r.stdout, /node-4 \(192\.168\.10\.105\) failed at write \([a-z ]+: read-only file system\)/);
-      assert.match(r.stdout, '28 changed, 2 failed');
+      assert.match(r.stdout, '28 changed, 2 failed', r.stdout);
       assert.is(await lab.readFile('node-3', DROPIN), prev.a);
       assert.is(await lab.readFile('node-4', DROPIN), prev.b);
       await lab.exec('node-3', ['rm', '-f', `${dir}/.filler`]);
@@ -227,7 +300,7 @@ if (requireLab()) {
     );
     const old = await snapshot(lab);
     try {
-      const r = await routegen(lab, ['push', '-i', ctx.inventory!, '-c', cfg, '--metric', '130', '--verify-timeout', '2', '--connect-timeout', '3', '--json']);
+      const r = await routegen(lab, ['push', '-i', ctx.inventory!, '-c', cfg, '--metric', '130', '--verify-timeout', seconds(2), '--connect-timeout', seconds(3), '--json']);
       assert.is(r.code, 1, r.stderr);
       const hosts = JSON.parse(r.stdout).hosts as Array<{ host: string; outcome: string; error?: { step: string } }>;
       const bad = hosts.filter((h) => h.outcome !== 'changed').map((h) => `${h.host} ${h.outcome} ${h.error?.step}`).sort();

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import { BIN } from '../helpers/cli.js';
+import { bound } from '../helpers/time.js';
 import { Lab, type LabOptions, type RunResult } from './lab.js';
 
 export interface LabCtx {
@@ -45,5 +46,5 @@ export function routegenArgv(lab: Lab, args: string[], sshConfig = lab.sshConfig
 
 /** Runs the built routegen on the jumpbox, colour off. */
 export function jumpboxRoutegen(lab: Lab, args: string[], opts: { sshConfig?: string } = {}): Promise<RunResult> {
-  return lab.jumpbox(routegenArgv(lab, args, opts.sshConfig), { env: { NO_COLOR: '1' }, timeoutMs: 180_000 });
+  return lab.jumpbox(routegenArgv(lab, args, opts.sshConfig), { env: { NO_COLOR: '1' }, timeoutMs: bound(180_000) });
 }
