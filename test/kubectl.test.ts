@@ -407,7 +407,8 @@ test('single-line JSON (jq -c): spans point at the values themselves', () => {
   assert.ok(p!.column > compact.indexOf('"node-1"'), 'the second one');
 });
 
-test('a large cluster reads in reasonable time', () => {
+// Its speed is measured by the benchmarks in bench/, never by a timed test (machines differ).
+test('a cluster of 1,000 nodes is read whole: every node, every route', () => {
   const items = [];
   for (let i = 0; i < 1000; i++) {
     const n = JSON.parse(GUIDE).items[0];
@@ -418,12 +419,9 @@ test('a large cluster reads in reasonable time', () => {
     items.push(n);
   }
   const text = JSON.stringify({ apiVersion: 'v1', items, kind: 'List', metadata: { resourceVersion: '' } }, null, 4);
-  const t0 = performance.now();
   const p = plan(text);
-  const ms = performance.now() - t0;
   assert.is(p.destinations.length, 1000);
   assert.is(hostPlan(p, p.hosts[7]!).routes.length, 999);
-  assert.ok(ms < 20_000, `${Math.round(ms)} ms for ${(text.length / 1e6).toFixed(1)} MB`);
 });
 
 // --- mutation fuzzing -------------------------------------------------------------------------
