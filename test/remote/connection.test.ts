@@ -297,8 +297,9 @@ if (requireSshd('remote/connection')) {
   files('a command over its timeout is kind timeout and the connection stays usable', async () => {
     const t0 = Date.now();
     const err = await remoteError(ctx.host.exec(['sleep', '31.25'], { timeoutMs: 300 }), 'timeout');
-    // The 300 ms timeout fired long before the 31 s sleep would have ended (what is tested).
-    assert.ok(Date.now() - t0 < bound(2000), `took ${Date.now() - t0} ms`);
+    // What is tested is the duration: the 300 ms timeout ended it long before the 31 s sleep
+    // would have (even on a machine so loaded that the timeout's own handling takes seconds).
+    assert.ok(Date.now() - t0 < 20_000, `took ${Date.now() - t0} ms`);
     assert.match(err.message, /sleep 31\.25/);
     // The server is this machine: the command itself was killed, not just abandoned.
     const running = () =>
