@@ -7,6 +7,7 @@ import { processIo, type CommonArgs, type Io } from './commands/common.js';
 import { planCommand } from './commands/plan.js';
 import type { DiscoverArgs } from './commands/discover.js';
 import type { PushArgs } from './commands/push.js';
+import type { StatusArgs } from './commands/status.js';
 import { renderCommand, type RenderArgs } from './commands/render.js';
 import { NETPLAN_SECTIONS, STACK_NAMES, type StackName } from './types.js';
 
@@ -182,9 +183,12 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     )
     .command(
       'status',
-      'per host: file in sync? every planned route in the kernel? stale routes? exit 1 on drift (read only)',
-      (y) => remoteOptions(stackOptions(common(y))),
-      (a) => run(async () => (await import('./commands/status.js')).statusCommand(a as unknown as PushArgs, io))(),
+      'per host: file in sync? every planned route in the kernel? stale routes? pod subnets agree? exit 1 on drift (read only)',
+      (y) =>
+        remoteOptions(stackOptions(common(y)))
+          .option('cluster', { type: 'string', describe: "`kubectl get nodes -o json` output: compare the Node objects' podCIDRs with the inventory too", group: 'Inputs:' })
+          .example('$0 status --cluster nodes.json', 'with kubectl get nodes -o json > nodes.json'),
+      (a) => run(async () => (await import('./commands/status.js')).statusCommand(a as unknown as StatusArgs, io))(),
     )
     .command(
       'rollback',

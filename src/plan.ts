@@ -139,6 +139,7 @@ export function hostPlan(plan: RoutePlan, host: PlannedHost): HostPlan {
     ip: m.addresses[0]!.text,
     addresses: m.addresses.map((a) => a.text),
     settings: host.settings,
+    podSubnets: m.podSubnets.map((s) => s.text),
     routes: plan.destinations.filter((r) => r.owner !== m.hostname),
   };
 }

@@ -90,6 +90,8 @@ export interface HostPlan {
   ip: string;
   addresses: string[];
   settings: HostSettings;
+  /** The host's own pod subnets (canonical CIDRs): the other hosts route them to it. */
+  podSubnets: string[];
   /** Sorted: IPv4 first, then by destination address. */
   routes: Route[];
 }

@@ -41,7 +41,8 @@ export function processIo(): Io {
   };
 }
 
-function readInput(path: string, what: string, hint: string): string {
+/** A local input file's text, or a UserError saying why it cannot be read. */
+export function readInput(path: string, what: string, hint: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {

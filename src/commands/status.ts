@@ -1,20 +1,34 @@
 import pLimit from 'p-limit';
+import { parseKubectlNodes } from '../inventory/kubectl.js';
+import type { SubnetSource } from '../podPath.js';
 import { hostPlan } from '../plan.js';
 import { rollbackHost, statusHost, type RollbackResult, type StatusResult } from '../push/status.js';
 import { plural, table } from '../report.js';
-import { loadInputs, type Io } from './common.js';
+import { loadInputs, readInput, type Io } from './common.js';
 import { sshOptions, type RemoteArgs } from './push.js';
 
 function remoteOpts(args: RemoteArgs, inventoryName: string) {
   return { ...sshOptions(args), verifyTimeoutS: 15, inventoryName };
 }
 
+export interface StatusArgs extends RemoteArgs {
+  /** `kubectl get nodes -o json` output: compare the Node objects' podCIDRs too. */
+  cluster?: string;
+}
+
+/** What each Node object of `kubectl get nodes -o json` says of its pod subnets, by hostname. */
+function clusterSubnets(file: string): Map<string, SubnetSource> {
+  const text = readInput(file, '--cluster file', 'give the output of `kubectl get nodes -o json` saved to a file');
+  const nodes = parseKubectlNodes(text, file);
+  return new Map(nodes.machines.map((m) => [m.hostname, { source: `${file} (Node ${m.hostname}, spec.podCIDRs)`, subnets: m.podSubnets.map((s) => s.text).sort() }]));
+}
+
 /** `routegen status`: read only; exit 0 when every host matches the plan, 1 on any drift. */
-export async function statusCommand(args: RemoteArgs, io: Io): Promise<number> {
+export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
   const { plan, hosts } = loadInputs(args);
   const cluster = plan.inventory.machines.flatMap((m) => m.podSubnets);
   const limit = pLimit(Math.max(1, args.parallel));
-  const opts = remoteOpts(args, plan.inventory.name);
+  const opts = { ...remoteOpts(args, plan.inventory.name), clusterSubnets: args.cluster === undefined ? undefined : clusterSubnets(args.cluster) };
   const t0 = Date.now();
   const results: StatusResult[] = await Promise.all(hosts.map((h) => limit(() => statusHost(hostPlan(plan, h), cluster, opts))));
   const bad = results.filter((r) => !r.ok);
@@ -49,11 +63,14 @@ export async function statusCommand(args: RemoteArgs, io: Io): Promise<number> {
     for (const d of r.drift) lines.push(`${c.bold(r.host)}: ${d}`);
     if (args.verbose && r.diff) lines.push(r.diff);
   }
+  if (bad.some((r) => r.drift.some((d) => d.startsWith('pod subnet:')))) {
+    lines.push(`\n${c.cyan('pod subnets:')} push cannot settle these: make ${plan.inventory.name}, the CNI config, the kubelet config and the Node's podCIDRs (assigned by kube-controller-manager) name the same subnet, then push.`);
+  }
   if (lines.length) io.out(`\n${lines.join('\n')}`);
   const drifted = bad.filter((r) => !r.error).length;
   const unreachable = bad.length - drifted;
   io.out(
-    `\n${bad.length === 0 ? `All ${plural(results.length, 'host')} match the plan.` : `${plural(results.length, 'host')}: ${results.length - bad.length} in sync, ${drifted} drifted${unreachable ? `, ${unreachable} unreachable` : ''}. \`routegen push\` puts drifted hosts back in line.`} (${((Date.now() - t0) / 1000).toFixed(1)}s)`,
+    `\n${bad.length === 0 ? `All ${plural(results.length, 'host')} match the plan.` : `${plural(results.length, 'host')}: ${results.length - bad.length} in sync, ${drifted} drifted${unreachable ? `, ${unreachable} unreachable` : ''}. \`routegen push\` puts files and routes back in line.`} (${((Date.now() - t0) / 1000).toFixed(1)}s)`,
   );
   return bad.length ? 1 : 0;
 }

@@ -1,7 +1,9 @@
 import { cidrRange } from '../ip.js';
 import type { RemoteHost } from '../remote/connection.js';
+import { podPathDisagreements, type SubnetSource } from '../podPath.js';
 import { plural } from '../report.js';
 import type { HostPlan, IpValue, Route } from '../types.js';
+import { readPodPathSources } from './podPathHost.js';
 import { checkRoutes, describeRouteCheck, extraRoutes, routeCheckOk } from './kernel.js';
 import { connect, connectName, describeError, HOST_SCRIPT, kernelRoutes, ownedRoutes, plannedFile, requirePrivilege, resolveHost, stateKey, unifiedDiff, type PushOptions } from './pushHost.js';
 
@@ -16,18 +18,23 @@ export interface StatusResult {
   /** Each drift in words: "10.200.1.0/24 via 192.168.10.102: missing from the kernel". */
   drift: string[];
   diff?: string;
+  /** Every place that names this host's pod subnet: its CNI and kubelet configs, the cluster. */
+  podSubnetSources?: SubnetSource[];
   seconds: number;
   error?: { step: string; message: string; stderr?: string; hint?: string };
 }
 
 type Opts = Pick<PushOptions, 'sshConfig' | 'acceptNew' | 'connectTimeoutS' | 'commandTimeoutS' | 'inventoryName'> & { verifyTimeoutS: number };
 
+/** status also takes what the cluster's Node objects say (`--cluster nodes.json`), by hostname. */
+type StatusOpts = Opts & { clusterSubnets?: Map<string, SubnetSource> };
+
 /**
  * Read only: is routegen's file on the host identical to the plan, is every planned route in
  * the kernel via the planned gateway, and are there routes into the cluster's pod subnets that
  * the plan does not have (stale or made by hand)?
  */
-export async function statusHost(h0: HostPlan, cluster: IpValue[], opts: Opts): Promise<StatusResult> {
+export async function statusHost(h0: HostPlan, cluster: IpValue[], opts: StatusOpts): Promise<StatusResult> {
   const t0 = Date.now();
   const res: StatusResult = { host: h0.name, address: connectName(h0), ok: false, drift: [], seconds: 0 };
   let conn: RemoteHost | undefined;
@@ -59,6 +66,12 @@ export async function statusHost(h0: HostPlan, cluster: IpValue[], opts: Opts): 
     for (const k of extraRoutes(kernel, h.routes, cluster, cidrRange)) {
       res.drift.push(`${k.dst} via ${k.gateway}${k.dev ? ` dev ${k.dev}` : ''}: in the kernel but not in the plan (stale or made by hand)`);
     }
+    step = 'pod subnets';
+    const sources = await readPodPathSources(conn);
+    const fromCluster = opts.clusterSubnets?.get(h.name);
+    if (fromCluster) sources.push(fromCluster);
+    res.podSubnetSources = sources;
+    res.drift.push(...podPathDisagreements(opts.inventoryName, h.podSubnets, sources));
     res.ok = res.drift.length === 0;
   } catch (e) {
     res.error = describeError(e, step);
