@@ -11,7 +11,7 @@ import { RemoteError, RemoteHost, UnsafeCommandError, type ConnectOptions } from
 import { checkHostKey, fingerprintSha256 } from '../../src/remote/knownHosts.js';
 import { resolveSshTarget, type SshTarget } from '../../src/remote/sshConfig.js';
 import { requireSshd, startSshd, type TestSshd } from '../helpers/sshd.js';
-import { bound, waitFor } from '../helpers/time.js';
+import { waitFor } from '../helpers/time.js';
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   try {
