@@ -1,7 +1,8 @@
 import pLimit from 'p-limit';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Document, isMap, parseDocument } from 'yaml';
 import { loadConfig } from '../inventory/config.js';
+import { writeFileSafely } from '../localWrite.js';
 import { hostPlan } from '../plan.js';
 import { discoverHost, type Discovery } from '../push/discover.js';
 import { connect, connectName, describeError } from '../push/pushHost.js';
@@ -41,9 +42,7 @@ function writeConfig(path: string, results: DiscoverResult[]): number {
   }
   const text = doc.toString();
   loadConfig(text, path); // never write a file routegen itself would reject
-  const tmp = `${path}.routegen-tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  writeFileSafely(path, text);
   return n;
 }
 
