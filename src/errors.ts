@@ -22,36 +22,64 @@ export interface Problem {
 
 export type UserErrorKind = 'input' | 'usage';
 
-/** A user error: bad input file or bad usage. Holds every problem found, not just the first. */
+/** A user error: bad input file or bad usage. Holds the problems found, not just the first. */
 export class UserError extends Error {
   readonly kind: UserErrorKind;
   readonly problems: Problem[];
+  /** Problems found but not kept (past MAX_PROBLEMS): only counted. */
+  readonly omitted: number;
   readonly hint?: string;
 
-  constructor(message: string, opts: { kind?: UserErrorKind; problems?: Problem[]; hint?: string } = {}) {
+  constructor(message: string, opts: { kind?: UserErrorKind; problems?: Problem[]; omitted?: number; hint?: string } = {}) {
     super(message);
     this.name = 'UserError';
     this.kind = opts.kind ?? 'input';
     this.problems = opts.problems ?? [];
+    this.omitted = opts.omitted ?? 0;
     this.hint = opts.hint;
   }
 }
 
-/** Collects problems while a file is checked, so that the user sees all of them at once. */
-export class ProblemList {
-  readonly items: Problem[] = [];
+/** Problems shown for one file: the first ones in the file, then a count of the rest. A file of
+ * a million bad lines must not print a million errors (or hold them all in memory). */
+export const MAX_PROBLEMS = 100;
 
-  add(p: Problem): void {
-    // The underline stays within its line (a YAML error may span several).
-    this.items.push({ ...p, length: Math.max(1, Math.min(p.length, p.source.length - p.column + 1)) });
+const byPosition = (a: Problem, b: Problem) => a.line - b.line || a.column - b.column;
+
+/** Collects problems while a file is checked, so that the user sees them all at once (the
+ * first MAX_PROBLEMS by position, and how many more there are). */
+export class ProblemList {
+  private kept: Problem[] = [];
+  private total = 0;
+
+  /** The problems kept so far, in file order. */
+  get items(): Problem[] {
+    this.trim();
+    return this.kept;
   }
 
-  /** Throws a UserError holding every problem, if there is any. */
+  add(p: Problem): void {
+    this.total++;
+    // The underline stays within its line (a YAML error may span several).
+    this.kept.push({ ...p, length: Math.max(1, Math.min(p.length, p.source.length - p.column + 1)) });
+    // Problems may come in any order (a duplicate found late points at an early line): keep the
+    // first MAX_PROBLEMS by position, sorting only when twice that many have piled up.
+    if (this.kept.length >= 2 * MAX_PROBLEMS) this.trim();
+  }
+
+  private trim(): void {
+    this.kept.sort(byPosition);
+    if (this.kept.length > MAX_PROBLEMS) this.kept.length = MAX_PROBLEMS;
+  }
+
+  /** Throws a UserError holding the problems, if there is any. */
   throwIfAny(what: string): void {
-    if (this.items.length === 0) return;
-    const n = this.items.length;
-    throw new UserError(`${what}: ${n} problem${n === 1 ? '' : 's'} found; nothing was written or sent`, {
-      problems: [...this.items].sort((a, b) => a.line - b.line || a.column - b.column),
+    if (this.total === 0) return;
+    const n = this.total;
+    const problems = [...this.items];
+    throw new UserError(`${what}: ${n} problem${n === 1 ? '' : 's'} found${n > problems.length ? ` (the first ${problems.length} shown)` : ''}; nothing was written or sent`, {
+      problems,
+      omitted: n - problems.length,
     });
   }
 }
@@ -91,6 +119,7 @@ export function formatProblem(p: Problem): string {
 /** The whole text a user sees for a UserError. */
 export function formatUserError(e: UserError): string {
   const parts = e.problems.map(formatProblem);
+  if (e.omitted > 0) parts.push(`... and ${e.omitted} more problem${e.omitted === 1 ? '' : 's'} not shown: fix these first, then run again`);
   parts.push(`Error: ${escapeControl(e.message, true)}`);
   if (e.hint) parts.push(`Hint: ${escapeControl(e.hint, true)}`);
   return parts.join('\n\n');

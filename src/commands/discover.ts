@@ -50,8 +50,8 @@ function writeConfig(path: string, results: DiscoverResult[]): number {
 export async function discoverCommand(args: DiscoverArgs, io: Io): Promise<number> {
   // --write creates the config file when it does not exist yet.
   const { plan, hosts } = loadInputs(args, { configMayBeMissing: args.write });
+  const opts = sshOptions(args); // checks the flags first
   const limit = pLimit(Math.max(1, args.parallel));
-  const opts = sshOptions(args);
   const results: DiscoverResult[] = await Promise.all(
     hosts.map((ph) =>
       limit(async () => {

@@ -22,8 +22,29 @@ export interface PushArgs extends RemoteArgs {
 
 const BAD: Outcome[] = ['failed', 'rolled back'];
 
-/** The SSH settings every remote command takes from its flags. */
+/** The longest wait any seconds option may ask for: a day (the host script's arithmetic and
+ * Node's timers stay far from their limits). */
+const MAX_SECONDS = 86_400;
+
+/**
+ * Refuses --parallel and every seconds option that is not a whole number in range, before
+ * anything connects: `--confirm-timeout` reaches the host script's shell arithmetic, which
+ * knows integers only.
+ */
+export function checkRemoteArgs(args: Partial<PushArgs>): void {
+  const p = args.parallel;
+  if (p !== undefined && (!Number.isInteger(p) || p < 1)) throw new UserError(`--parallel must be a whole number of at least 1; got ${p}`, { kind: 'usage' });
+  for (const k of ['connect-timeout', 'command-timeout', 'confirm-timeout', 'verify-timeout'] as const) {
+    const v = args[k];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > MAX_SECONDS)) {
+      throw new UserError(`--${k} must be a whole number of seconds from 1 to ${MAX_SECONDS}; got ${v}`, { kind: 'usage', hint: `for example --${k} ${Math.min(MAX_SECONDS, Math.max(1, Math.ceil(Number.isFinite(v) ? v : 1)))}` });
+    }
+  }
+}
+
+/** The SSH settings every remote command takes from its flags (checked first). */
 export function sshOptions(args: RemoteArgs) {
+  checkRemoteArgs(args);
   return {
     sshConfig: args['ssh-config'],
     acceptNew: args['accept-new'],
@@ -84,11 +105,7 @@ function count(v: number | undefined): string {
  */
 export async function pushCommand(args: PushArgs, io: Io, mode: 'push' | 'diff' = 'push'): Promise<number> {
   const { plan, hosts } = loadInputs(args);
-  if (!Number.isInteger(args.parallel) || args.parallel < 1) throw new UserError(`--parallel must be a whole number of at least 1; got ${args.parallel}`, { kind: 'usage' });
-  for (const k of ['connect-timeout', 'command-timeout', 'confirm-timeout', 'verify-timeout'] as const) {
-    const v = args[k];
-    if (v !== undefined && (!Number.isFinite(v) || v <= 0)) throw new UserError(`--${k} must be a positive number of seconds; got ${v}`, { kind: 'usage' });
-  }
+  checkRemoteArgs(args);
   const dry = mode === 'diff' || Boolean(args['dry-run']);
   const progress = new Progress(hosts.length, args.json || args.quiet ? 'off' : io.isTTY ? 'live' : 'lines', io.ce);
   let stopped = false;

@@ -27,8 +27,9 @@ function clusterSubnets(file: string): Map<string, SubnetSource> {
 export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
   const { plan, hosts } = loadInputs(args);
   const cluster = plan.inventory.machines.flatMap((m) => m.podSubnets);
-  const limit = pLimit(Math.max(1, args.parallel));
+  // The flags are checked (remoteOpts) before pLimit sees --parallel.
   const opts = { ...remoteOpts(args, plan.inventory.name), clusterSubnets: args.cluster === undefined ? undefined : clusterSubnets(args.cluster) };
+  const limit = pLimit(Math.max(1, args.parallel));
   const t0 = Date.now();
   const results: StatusResult[] = await Promise.all(hosts.map((h) => limit(() => statusHost(hostPlan(plan, h), cluster, opts))));
   const bad = results.filter((r) => !r.ok);
@@ -78,8 +79,8 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
 /** `routegen rollback`: put back the file kept before the last push, and apply it. */
 export async function rollbackCommand(args: RemoteArgs, io: Io): Promise<number> {
   const { plan, hosts } = loadInputs(args);
+  const opts = remoteOpts(args, plan.inventory.name); // checks the flags first
   const limit = pLimit(Math.max(1, args.parallel));
-  const opts = remoteOpts(args, plan.inventory.name);
   const results: RollbackResult[] = await Promise.all(hosts.map((h) => limit(() => rollbackHost(hostPlan(plan, h), opts))));
   const bad = results.filter((r) => !r.ok);
   if (args.json) {
