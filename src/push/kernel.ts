@@ -10,25 +10,61 @@ export interface KernelRoute {
 }
 
 /**
+ * Output of a command on a host that is not what routegen expects (not JSON, or JSON of another
+ * shape): that host's failure, never a crash of the whole run.
+ */
+export class HostOutputError extends Error {
+  override name = 'HostOutputError';
+  constructor(
+    message: string,
+    /** The start of what the host printed (raw: escaped when shown). */
+    readonly output: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+const IP_HINT = 'routegen reads the routing table with `ip -j route` (iproute2 4.13 or newer); check that `ip -j -4 route show table main` on the host prints JSON';
+
+function badOutput(what: string, output: string): HostOutputError {
+  return new HostOutputError(`the host's routing table could not be read: ${what}`, output.slice(0, 400), IP_HINT);
+}
+
+const optional = (r: Record<string, unknown>, k: string, type: 'string' | 'number') => r[k] === undefined || typeof r[k] === type;
+
+/**
  * Parses the output of routegen-host.sh's `routes`: an `@@ipv4` line, `ip -j -4 route` JSON,
  * an `@@ipv6` line, `ip -j -6 route` JSON. Text before the first marker (an apply command's own
- * output) is ignored.
+ * output) is ignored. Anything else — no marker, text that is not JSON, JSON that is not a list
+ * of routes — is a HostOutputError.
  */
 export function parseKernelRoutes(text: string): KernelRoute[] {
   const out: KernelRoute[] = [];
   const start = text.indexOf('@@ipv4');
-  if (start < 0) throw new Error('no routing table in the output of routegen-host.sh');
+  if (start < 0) throw badOutput('no routing table in the output of routegen-host.sh', text);
   for (const part of text.slice(start).split(/^@@ipv[46]$/m)) {
     const json = part.trim();
     if (!json) continue;
-    const rows = JSON.parse(json) as Array<Record<string, unknown>>;
-    for (const r of rows) {
+    let rows: unknown;
+    try {
+      rows = JSON.parse(json);
+    } catch {
+      throw badOutput('`ip -j route` printed something that is not JSON', json);
+    }
+    if (!Array.isArray(rows)) throw badOutput('`ip -j route` printed JSON that is not a list of routes', json);
+    for (const r of rows as unknown[]) {
+      if (typeof r !== 'object' || r === null || Array.isArray(r)) throw badOutput('a route in `ip -j route` is not an object', json);
+      const row = r as Record<string, unknown>;
+      if (typeof row.dst !== 'string' || !optional(row, 'gateway', 'string') || !optional(row, 'dev', 'string') || !optional(row, 'protocol', 'string') || !optional(row, 'metric', 'number')) {
+        throw badOutput('a route in `ip -j route` has fields of the wrong type (dst, gateway, dev and protocol are text, metric a number)', json);
+      }
       out.push({
-        dst: String(r.dst),
-        gateway: typeof r.gateway === 'string' ? r.gateway : undefined,
-        dev: typeof r.dev === 'string' ? r.dev : undefined,
-        protocol: typeof r.protocol === 'string' ? r.protocol : undefined,
-        metric: typeof r.metric === 'number' ? r.metric : undefined,
+        dst: row.dst,
+        gateway: row.gateway as string | undefined,
+        dev: row.dev as string | undefined,
+        protocol: row.protocol as string | undefined,
+        metric: row.metric as number | undefined,
       });
     }
   }

@@ -10,7 +10,7 @@ import { cidrRange } from '../ip.js';
 import { mergeKeyfileRoutes } from '../stacks/nmKeyfile.js';
 import type { HostPlan, IpValue, Route } from '../types.js';
 import { completeSettings } from './discover.js';
-import { checkRoutes, describeRouteCheck, parseKernelRoutes, routeCheckOk, type RouteCheck } from './kernel.js';
+import { checkRoutes, describeRouteCheck, HostOutputError, parseKernelRoutes, routeCheckOk, type RouteCheck } from './kernel.js';
 
 /** Where routegen keeps its helper script and per-file state on a host (0700, root). */
 export const STATE_DIR = '/var/lib/routegen';
@@ -220,6 +220,7 @@ function countChanges(planned: Route[], before: string[]): { added: number; remo
 export function describeError(e: unknown, step: string): NonNullable<HostResult['error']> {
   if (e instanceof StepError) return { step: e.step, message: e.message, stderr: e.stderr?.trim() || undefined, hint: e.hint };
   if (e instanceof RemoteError) return { step: e.step || step, message: e.message, stderr: e.stderr?.trim() || undefined, hint: e.hint };
+  if (e instanceof HostOutputError) return { step, message: e.message, stderr: e.output.trim() || undefined, hint: e.hint };
   throw e; // a bug: let it surface with its stack
 }
 
@@ -353,24 +354,32 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
     }
     return done('changed');
   } catch (e) {
-    result.error = describeError(e, where);
+    // A bug (not a host's error) still rolls an armed host back at once before it surfaces.
+    let bug: unknown;
+    try {
+      result.error = describeError(e, where);
+    } catch {
+      bug = e;
+      result.error = { step: where, message: `internal error: ${(e as Error)?.message ?? String(e)}` };
+    }
+    let outcome: Outcome = 'failed';
     if (armed && conn) {
       step('rolling back');
       try {
         const r = await conn.exec(restoreArgs, { sudo: true });
-        if (r.code === 0) return done('rolled back');
-        if (r.code === 3) {
+        if (r.code === 0) outcome = 'rolled back';
+        else if (r.code === 3) {
           // The previous file is back; applying it failed for the same reason as before.
           result.error.message += '; the previous file is back in place, but applying it failed too';
           if (r.stderr.trim() && !result.error.stderr?.includes(r.stderr.trim())) result.error.stderr = [result.error.stderr, r.stderr.trim()].filter(Boolean).join('\n');
-          return done('rolled back');
-        }
-        result.error.message += `; rolling back failed too (exit ${r.code}): ${r.stderr.trim()}`;
+          outcome = 'rolled back';
+        } else result.error.message += `; rolling back failed too (exit ${r.code}): ${r.stderr.trim()}`;
       } catch (e2) {
         result.error.message += `; rolling back failed too: ${(e2 as Error).message}. The host rolls back by itself within ${opts.confirmTimeoutS} s`;
       }
     }
-    return done('failed');
+    if (bug !== undefined) throw bug;
+    return done(outcome);
   } finally {
     await conn?.close().catch(() => undefined);
   }
