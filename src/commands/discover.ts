@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import { existsSync, readFileSync } from 'node:fs';
 import { Document, isMap, parseDocument } from 'yaml';
+import { escapeControl } from '../errors.js';
 import { loadConfig } from '../inventory/config.js';
 import { writeFileSafely } from '../localWrite.js';
 import { hostPlan } from '../plan.js';
@@ -85,9 +86,10 @@ export async function discoverCommand(args: DiscoverArgs, io: Io): Promise<numbe
         r.host,
         r.address,
         r.error ? c.red('unreachable') : r.stack ? c.green(r.stack) : c.red('unknown'),
-        r.interface ?? '-',
-        r.networkdFile ?? '-',
-        r.error ? r.error.message : r.evidence,
+        // What the host said (its file names, its NetworkManager state) is shown escaped.
+        escapeControl(r.interface ?? '-'),
+        escapeControl(r.networkdFile ?? '-'),
+        escapeControl(r.error ? r.error.message : r.evidence),
       ]),
       { c },
     ),

@@ -1,4 +1,4 @@
-import { UserError } from '../errors.js';
+import { escapeControl, UserError } from '../errors.js';
 import { onInterrupt, releaseInterrupts } from '../interrupt.js';
 import { Progress } from '../progress.js';
 import { runHosts } from '../push/run.js';
@@ -70,7 +70,7 @@ function paint(c: Colors, o: Outcome): string {
 /** One finished host, as a progress line. */
 function hostLine(c: Colors, r: HostResult): string {
   const mark = BAD.includes(r.outcome) ? c.red('✗') : c.green('✓');
-  return `${mark} ${r.host}  ${paint(c, r.outcome)}  ${c.dim(`${r.seconds.toFixed(1)}s`)}${r.error ? `  ${r.error.message}` : ''}`;
+  return `${mark} ${r.host}  ${paint(c, r.outcome)}  ${c.dim(`${r.seconds.toFixed(1)}s`)}${r.error ? `  ${escapeControl(r.error.message)}` : ''}`;
 }
 
 /** What failed and what to try, host by host. */
@@ -79,11 +79,12 @@ export function failureReport(c: Colors, results: HostResult[]): string[] {
   for (const r of results) {
     if (!r.error && !r.problems?.length) continue;
     if (!r.error && r.outcome !== 'repaired') continue;
-    const head = r.error ? `${c.bold(r.host)} (${r.address}) ${r.outcome} at ${r.error.step}: ${r.error.message}` : `${c.bold(r.host)} was repaired: the kernel lacked routes its file has`;
+    // Text from the host (its errors, its files, its routes) is shown escaped, never raw.
+    const head = r.error ? `${c.bold(r.host)} (${r.address}) ${r.outcome} at ${r.error.step}: ${escapeControl(r.error.message)}` : `${c.bold(r.host)} was repaired: the kernel lacked routes its file has`;
     out.push(head);
-    for (const p of r.problems ?? []) out.push(`  route: ${p}`);
-    if (r.error?.stderr) for (const l of r.error.stderr.split('\n').slice(-8)) out.push(`  ${c.dim('host said:')} ${l}`);
-    if (r.error?.hint) out.push(`  ${c.cyan('try:')} ${r.error.hint}`);
+    for (const p of r.problems ?? []) out.push(`  route: ${escapeControl(p)}`);
+    if (r.error?.stderr) for (const l of r.error.stderr.split('\n').slice(-8)) out.push(`  ${c.dim('host said:')} ${escapeControl(l)}`);
+    if (r.error?.hint) out.push(`  ${c.cyan('try:')} ${escapeControl(r.error.hint)}`);
   }
   return out;
 }
@@ -155,6 +156,7 @@ export async function pushCommand(args: PushArgs, io: Io, mode: 'push' | 'diff' 
       if (!r.diff) continue;
       const colored = r.diff
         .split('\n')
+        .map((l) => escapeControl(l))
         .map((l) => (l.startsWith('+') && !l.startsWith('+++') ? c.green(l) : l.startsWith('-') && !l.startsWith('---') ? c.red(l) : l.startsWith('@@') ? c.cyan(l) : l))
         .join('\n');
       io.out(`${c.bold(`# ${r.host}`)} ${c.dim(`(${r.address})`)}\n${colored}`);

@@ -1,4 +1,5 @@
 import pLimit from 'p-limit';
+import { escapeControl } from '../errors.js';
 import { parseKubectlNodes } from '../inventory/kubectl.js';
 import type { SubnetSource } from '../podPath.js';
 import { hostPlan } from '../plan.js';
@@ -56,13 +57,14 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
   const lines: string[] = [];
   for (const r of bad) {
     if (r.error) {
-      lines.push(`${c.bold(r.host)} (${r.address}): ${r.error.step} failed: ${r.error.message}`);
-      if (r.error.stderr) lines.push(`  ${c.dim('host said:')} ${r.error.stderr}`);
-      if (r.error.hint) lines.push(`  ${c.cyan('try:')} ${r.error.hint}`);
+      // Text from the host is shown escaped, never raw.
+      lines.push(`${c.bold(r.host)} (${r.address}): ${r.error.step} failed: ${escapeControl(r.error.message)}`);
+      if (r.error.stderr) for (const l of r.error.stderr.split('\n')) lines.push(`  ${c.dim('host said:')} ${escapeControl(l)}`);
+      if (r.error.hint) lines.push(`  ${c.cyan('try:')} ${escapeControl(r.error.hint)}`);
       continue;
     }
-    for (const d of r.drift) lines.push(`${c.bold(r.host)}: ${d}`);
-    if (args.verbose && r.diff) lines.push(r.diff);
+    for (const d of r.drift) lines.push(`${c.bold(r.host)}: ${escapeControl(d)}`);
+    if (args.verbose && r.diff) lines.push(...r.diff.split('\n').map((l) => escapeControl(l)));
   }
   if (bad.some((r) => r.drift.some((d) => d.startsWith('pod subnet:')))) {
     lines.push(`\n${c.cyan('pod subnets:')} push cannot settle these: make ${plan.inventory.name}, the CNI config, the kubelet config and the Node's podCIDRs (assigned by kube-controller-manager) name the same subnet, then push.`);
@@ -89,11 +91,11 @@ export async function rollbackCommand(args: RemoteArgs, io: Io): Promise<number>
   }
   const { c } = io;
   for (const r of results) {
-    if (r.ok) io.out(`${c.green('✓')} ${r.host}: ${r.message}`);
+    if (r.ok) io.out(`${c.green('✓')} ${r.host}: ${escapeControl(r.message)}`);
     else {
-      io.out(`${c.red('✗')} ${r.host}: ${r.error?.message ?? 'failed'}`);
-      if (r.error?.stderr) io.out(`  ${c.dim('host said:')} ${r.error.stderr}`);
-      if (r.error?.hint) io.out(`  ${c.cyan('try:')} ${r.error.hint}`);
+      io.out(`${c.red('✗')} ${r.host}: ${escapeControl(r.error?.message ?? 'failed')}`);
+      if (r.error?.stderr) for (const l of r.error.stderr.split('\n')) io.out(`  ${c.dim('host said:')} ${escapeControl(l)}`);
+      if (r.error?.hint) io.out(`  ${c.cyan('try:')} ${escapeControl(r.error.hint)}`);
     }
   }
   io.out(`\n${plural(results.length, 'host')}: ${results.length - bad.length} rolled back, ${bad.length} failed.`);
