@@ -20,6 +20,7 @@ import {
   type HostKeyCheck,
   type KnownHostsFile,
 } from './knownHosts.js';
+import { MAX_COMMAND_OUTPUT_BYTES, MAX_REMOTE_FILE_BYTES, mib, readCapped, TooLargeError } from './limits.js';
 import type { SshTarget } from './sshConfig.js';
 
 export { RemoteError } from './errors.js';
@@ -212,13 +213,18 @@ function hostKeyError(target: SshTarget, name: string, keyType: string, keyB64: 
       return new RemoteError(`host key ${keyType} ${fp} of ${name} is REVOKED (${check.matchedAt}); refusing to connect`, {
         kind: 'hostkey', step, host, hint: 'the host presents a key marked @revoked: investigate before removing the @revoked line',
       });
+    case 'cert-authority':
+      return new RemoteError(`${name} is known only through a host certificate authority (@cert-authority at ${check.matchedAt}), and routegen cannot verify host certificates; refusing to connect (--accept-new does not apply)`, {
+        kind: 'hostkey', step, host,
+        hint: `record the host's own key beside the @cert-authority line, checked out of band: on the host \`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\` must show ${fp}`,
+      });
     case 'mismatch': {
       const old = check.knownKeyBase64 ? fingerprintSha256(check.knownKeyBase64) : '?';
       return new RemoteError(
         `HOST KEY CHANGED for ${name}: server presented ${keyType} ${fp}, known_hosts has ${check.knownTypes.join(', ')} ${old} at ${check.matchedAt}; refusing to connect`,
         {
           kind: 'hostkey', step, host,
-          hint: `someone may be intercepting the connection, or the host was reinstalled. If you have verified the new key out of band, remove the old one (\`ssh-keygen -R '${name}'${check.matchedAt ? ` -f ${check.matchedAt.replace(/:\d+$/, '')}` : ''}\`) and connect again`,
+          hint: `someone may be intercepting the connection, or the host was reinstalled. If you have verified the new key out of band, remove the old one (\`ssh-keygen -R '${name}'${check.matchedAt ? ` -f ${check.matchedAt.replace(/:\d+$/, '')}` : ''}\`) and connect again${target.strictHostKeyChecking === 'no' ? ' (StrictHostKeyChecking no lets ssh go on with a changed key; routegen never does)' : ''}`,
         },
       );
     }
@@ -490,19 +496,22 @@ export class RemoteHost {
     }
   }
 
-  /** The file's bytes, or null when it does not exist. */
+  /** The file's bytes, or null when it does not exist. Larger than MAX_REMOTE_FILE_BYTES: an error. */
   readFile(path: string): Promise<Buffer | null> {
+    const tooLarge = () => new RemoteError(`read ${path}: the file is larger than ${mib(MAX_REMOTE_FILE_BYTES)}, which no network configuration is; routegen read no further`, {
+      kind: 'sftp', step: 'read', host: this.target.alias, hint: `look at ${path} on the host: something other than a network configuration is there`,
+    });
     return this.op('read', async () => {
       try {
-        const data = await this.sftp.get(path);
-        // concat-stream gives [] instead of a Buffer for an empty file.
-        return Buffer.isBuffer(data) ? data : Buffer.alloc(0);
+        return await readCapped(this.wrapper, path, MAX_REMOTE_FILE_BYTES);
       } catch (err) {
+        if (err instanceof TooLargeError) throw tooLarge();
         if (isMissing(err)) return null;
         if (isDenied(err) && this.viaSudo) {
           assertRemotePath(path);
           assertSafeArgs([path]);
           const r = await this.execRaw(`sudo -n cat -- ${path}`, undefined, this.commandTimeoutMs, 'read');
+          if (r.code === 0 && r.stdoutBuf.length > MAX_REMOTE_FILE_BYTES) throw tooLarge();
           if (r.code === 0) return r.stdoutBuf;
           if (/No such file/.test(r.stderr)) return null;
           throw this.commandError('read', ['cat', path], r, true);
@@ -790,8 +799,28 @@ export class RemoteHost {
             kind: 'timeout', step, host, stderr: Buffer.concat(errOut).toString('utf8'),
           }));
         }, timeoutMs);
-        stream.on('data', (d: Buffer) => out.push(d));
-        stream.stderr.on('data', (d: Buffer) => errOut.push(d));
+        // Bounded: a host printing without end fails this command, it does not fill memory.
+        let outBytes = 0;
+        let errBytes = 0;
+        const overflow = () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          stream.close();
+          reject(new RemoteError(`${step}: the host printed more than ${mib(MAX_COMMAND_OUTPUT_BYTES)}, which no command routegen runs does; routegen read no further: ${command}`, {
+            kind: 'command', step, host, stderr: Buffer.concat(errOut).subarray(0, 4096).toString('utf8'),
+          }));
+        };
+        stream.on('data', (d: Buffer) => {
+          outBytes += d.length;
+          if (outBytes > MAX_COMMAND_OUTPUT_BYTES) overflow();
+          else out.push(d);
+        });
+        stream.stderr.on('data', (d: Buffer) => {
+          errBytes += d.length;
+          if (errBytes > MAX_COMMAND_OUTPUT_BYTES) overflow();
+          else errOut.push(d);
+        });
         stream.on('exit', (c: number | null, sig?: string) => {
           code = c;
           signal = sig ?? undefined;
