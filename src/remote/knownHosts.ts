@@ -11,13 +11,15 @@ export interface KnownHostsFile {
   text: string;
 }
 
-export type HostKeyVerdict = 'match' | 'mismatch' | 'unknown' | 'revoked';
+export type HostKeyVerdict = 'match' | 'mismatch' | 'unknown' | 'revoked' | 'cert-authority';
 
 export interface HostKeyCheck {
   /**
    * match: this key is listed for the host. mismatch: the host is listed with other keys only
    * (a changed key, or a key of a type known_hosts does not list for it). unknown: the host is
-   * not listed at all. revoked: a matching `@revoked` line lists this key.
+   * not listed at all. revoked: a matching `@revoked` line lists this key. cert-authority: the
+   * host is listed only by `@cert-authority` lines — it expects to be trusted through a host
+   * certificate, which routegen cannot verify: refused, never taken for unknown (accept-new).
    */
   verdict: HostKeyVerdict;
   /** Key types listed (not revoked) for the host, in file order, without duplicates. */
@@ -29,7 +31,7 @@ export interface HostKeyCheck {
 }
 
 interface Entry {
-  marker: 'revoked' | undefined;
+  marker: 'revoked' | 'cert-authority' | undefined;
   hosts: string;
   keyType: string;
   key: Buffer;
@@ -132,7 +134,8 @@ export function parseKnownHosts(file: KnownHostsFile): Entry[] {
     if (fields[0]!.startsWith('@')) {
       const m = fields.shift()!;
       if (m === '@revoked') marker = 'revoked';
-      else continue; // @cert-authority (routegen does not do host certificates) or unknown
+      else if (m === '@cert-authority') marker = 'cert-authority';
+      else continue; // unknown marker
     }
     const [hosts, keyType, keyBase64] = fields;
     if (hosts === undefined || keyType === undefined || keyBase64 === undefined) continue;
@@ -178,6 +181,10 @@ export function checkHostKey(
     const old = valid.find((e) => e.keyType === keyType) ?? valid[0]!;
     return { verdict: 'mismatch', knownTypes, matchedAt: old.at, knownKeyBase64: old.keyBase64 };
   }
+  // ssh2 cannot check host certificates: a host its owner vouches for through a CA must not
+  // fall through to "unknown" and be trusted on first use.
+  const ca = entries.find((e) => e.marker === 'cert-authority');
+  if (ca) return { verdict: 'cert-authority', knownTypes, matchedAt: ca.at };
   return { verdict: 'unknown', knownTypes };
 }
 

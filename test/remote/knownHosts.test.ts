@@ -128,7 +128,21 @@ check('@revoked refuses the key even when another line lists it', () => {
   assert.is(checkHostKey(file(text2), '192.0.2.10', 'ssh-ed25519', ED_B).verdict, 'match');
 });
 
-check('@cert-authority lines, malformed and RSA1 lines are ignored', () => {
+check('a host listed only by @cert-authority is refused (cert-authority), never unknown', () => {
+  const text = `@cert-authority *.example.com ssh-ed25519 ${ED_A}\n`;
+  const r = checkHostKey(file(text), 'node.example.com', 'ssh-ed25519', ED_B);
+  assert.is(r.verdict, 'cert-authority');
+  assert.is(r.matchedAt, 'kh:1');
+  assert.equal(knownKeyTypes(file(text), 'node.example.com'), []);
+  // A plain line for the host decides as before: the CA line plays no part.
+  const both = `${text}node.example.com ssh-ed25519 ${ED_B}\n`;
+  assert.is(checkHostKey(file(both), 'node.example.com', 'ssh-ed25519', ED_B).verdict, 'match');
+  assert.is(checkHostKey(file(both), 'node.example.com', 'ssh-ed25519', ED_A).verdict, 'mismatch');
+  // Hosts the CA pattern does not cover stay unknown.
+  assert.is(checkHostKey(file(text), 'other.test', 'ssh-ed25519', ED_B).verdict, 'unknown');
+});
+
+check('@cert-authority lines for other hosts, malformed and RSA1 lines are ignored', () => {
   const text = [
     `@cert-authority *.example.com ssh-ed25519 ${ED_A}`,
     '192.0.2.10 1024 65537 12345678901234567890',
@@ -136,7 +150,6 @@ check('@cert-authority lines, malformed and RSA1 lines are ignored', () => {
     `192.0.2.10 ssh-rsa ${ED_A}`, // text type disagrees with the blob
     '@bogus 192.0.2.10 ssh-ed25519 AAAA',
   ].join('\n');
-  assert.is(checkHostKey(file(text), 'node.example.com', 'ssh-ed25519', ED_A).verdict, 'unknown');
   assert.is(checkHostKey(file(text), '192.0.2.10', 'ssh-ed25519', ED_A).verdict, 'unknown');
 });
 
