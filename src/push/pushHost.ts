@@ -2,6 +2,7 @@ import { createTwoFilesPatch } from 'diff';
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { RemoteError, RemoteHost } from '../remote/connection.js';
+import { sudoHint } from '../remote/errors.js';
 import { resolveSshTarget, type SshTarget } from '../remote/sshConfig.js';
 import { TEMPLATE_DIR, renderHost } from '../render.js';
 import { STACKS, type StackModule } from '../stacks/index.js';
@@ -163,7 +164,7 @@ export async function resolveHost(conn: RemoteHost, h0: HostPlan): Promise<{ h: 
 export function requirePrivilege(conn: RemoteHost): void {
   if (conn.privileged) return;
   const u = conn.user;
-  throw new StepError('sudo', `${u} is not root, and \`sudo -n true\` fails on ${conn.target.alias} (sudo is missing, or asks for a password)`, undefined, `give ${u} a passwordless sudo rule (sudoers: "${u} ALL=(root) NOPASSWD: ALL", or limited to the commands routegen runs), or connect as root`);
+  throw new StepError('sudo', `${u} is not root, and \`sudo -n true\` fails on ${conn.target.alias} (sudo is missing, or asks for a password)`, undefined, sudoHint(u));
 }
 
 async function preflight(conn: RemoteHost, stack: StackModule, h: HostPlan): Promise<void> {

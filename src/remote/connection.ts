@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
-import { RemoteError, type RemoteErrorKind } from './errors.js';
+import { RemoteError, sudoHint, type RemoteErrorKind } from './errors.js';
 import {
   appendKnownHost,
   checkHostKey,
@@ -74,8 +74,7 @@ const SSH2_HOST_KEY_ALGOS = new Set([
 /** `timeout -k`: seconds between TERM and KILL for a command over its time. */
 const TIMEOUT_KILL_AFTER_S = 5;
 const SUDO_PASSWORD = /a password is required|a terminal is required|no tty present/i;
-const NOPASSWD_HINT = (user: string) =>
-  `give ${user} a passwordless sudo rule (sudoers: "${user} ALL=(root) NOPASSWD: ALL", or limited to the commands routegen runs), or connect as root`;
+const NOPASSWD_HINT = sudoHint;
 
 /** Programming errors: an argument routegen itself built is unsafe for a remote shell. */
 export class UnsafeCommandError extends Error {

@@ -42,3 +42,12 @@ export class RemoteError extends Error {
     if (fields.hint !== undefined) this.hint = fields.hint;
   }
 }
+
+/**
+ * What to tell a user whose sudo needs a password. Honest about sudoers: a rule naming only the
+ * commands routegen runs as root is no narrower than ALL, because each of them can do anything
+ * root can (`sh` runs any script; `install`, `mv` and `rm` replace or delete any file).
+ */
+export function sudoHint(user: string): string {
+  return `give ${user} passwordless sudo (sudoers: "${user} ALL=(root) NOPASSWD: ALL"), or connect as root. A rule naming only the commands routegen runs as root (sh, install, mv, rm, mkdir, cat) is not narrower: each can do anything root can`;
+}
