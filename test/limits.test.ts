@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { MAX_PROBLEMS, ProblemList, UserError } from '../src/errors.js';
 import { BIN, removeDir, ROOT, routegen, tempDir } from './helpers/cli.js';
+import { seconds } from './helpers/time.js';
 
 test('ProblemList keeps the first problems by position, whatever order they come in, and counts the rest', () => {
   const list = new ProblemList();
@@ -94,7 +95,7 @@ test('fractional or out-of-range seconds are a usage error before anything conne
     }
     assert.is(l.connections(), 0, 'nothing may connect');
     // The check is not the listener's fault: a valid value does connect.
-    const ok = await runCli(['status', ...base, ...stack, '--connect-timeout', '2', '--hosts', 'server'], dir);
+    const ok = await runCli(['status', ...base, ...stack, '--connect-timeout', seconds(2), '--hosts', 'server'], dir);
     assert.is(ok.code, 1, ok.stderr);
     assert.ok(l.connections() > 0, 'a valid command reaches the listener');
   } finally {
