@@ -60,7 +60,7 @@ export function parseNetwork(text: string, span: Span): IpValue | IpProblem {
   const hostBits = BigInt(max - prefix);
   const size = 1n << hostBits;
   const start = (a.value >> hostBits) << hostBits;
-  const canonicalStart = a.family === 4 ? Address4.fromBigInt(start).correctForm() : Address6.fromBigInt(start).correctForm();
+  const canonicalStart = addressText(a.family, start);
   if (start !== a.value) {
     return {
       message: `pod subnet ${text} has host bits set; did you mean ${canonicalStart}/${prefix}?`,
@@ -68,6 +68,11 @@ export function parseNetwork(text: string, span: Span): IpValue | IpProblem {
     };
   }
   return { family: a.family, text: `${canonicalStart}/${prefix}`, start, end: start + size - 1n, prefix, span };
+}
+
+/** An address of the family, as a number, in canonical text. */
+export function addressText(family: 4 | 6, value: bigint): string {
+  return family === 4 ? Address4.fromBigInt(value).correctForm() : Address6.fromBigInt(value).correctForm();
 }
 
 /** A CIDR that routegen (or the kernel) wrote, as a range; null when it is not one. */

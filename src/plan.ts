@@ -1,6 +1,7 @@
 import { ProblemList, UserError } from './errors.js';
 import { compareIp } from './ip.js';
 import { checkConfigHosts, settingsFor, type Config, type HostOverrides } from './inventory/config.js';
+import { nodeBlock, OVERRIDE_KEY, podSubnetRangeProblem, WIDEST_NODE_NETWORK } from './specialRanges.js';
 import type { HostPlan, HostSettings, Inventory, IpValue, Machine, Route, Span } from './types.js';
 
 /** A host of the plan before its routes are listed (they are built on demand, host by host). */
@@ -23,10 +24,12 @@ export interface RoutePlan {
 
 /**
  * Checks what no single line can show: unique names and addresses, pod subnets that overlap
- * each other or hold a machine's address, and subnets with no gateway of their family.
+ * each other, hold a machine's address or lie among the machines' addresses, and subnets with
+ * no gateway of their family; and refuses special-purpose and too wide pod subnets unless
+ * `allowSpecialPodSubnets` (routegen.yaml) says they are meant.
  * Runs in O(n log n) so that thousands of machines stay fast.
  */
-export function validateInventory(inv: Inventory): void {
+export function validateInventory(inv: Inventory, opts: { allowSpecialPodSubnets?: boolean } = {}): void {
   const problems = new ProblemList();
   const report = (m: Machine, span: Span, message: string, hint?: string) =>
     problems.add({ file: inv.file, line: m.line, column: span.column, length: span.length, source: m.source, message, hint });
@@ -64,6 +67,7 @@ export function validateInventory(inv: Inventory): void {
   }
 
   // A pod subnet holding a machine address would route node traffic into a pod network.
+  const holders = new Set<IpValue>();
   for (const m of inv.machines) {
     for (const a of m.addresses) {
       let lo = 0;
@@ -81,8 +85,27 @@ export function validateInventory(inv: Inventory): void {
       // before the address can hold it.
       const s = found >= 0 ? subnets[found]! : undefined;
       if (s && s.net.family === a.family && a.start <= s.net.end) {
+        holders.add(s.net);
         const own = s.m === m;
         report(s.m, s.net.span, `pod subnet ${s.net.text} contains ${own ? 'its own' : `${m.hostname}'s`} address ${a.text}${own ? '' : ` (line ${m.line})`}`, 'pod subnets must lie outside the node network');
+      }
+    }
+  }
+
+  if (!opts.allowSpecialPodSubnets) {
+    for (const s of subnets) {
+      const p = podSubnetRangeProblem(s.net, s.m.hostname);
+      if (p) report(s.m, s.net.span, p.message, p.hint);
+    }
+    // Routes go via the machines' addresses, so those share one network; a pod subnet among
+    // them would send every other host of that network (a gateway, the jumpbox) through a node.
+    for (const family of [4, 6] as const) {
+      const block = nodeBlock(inv.machines.flatMap((m) => m.addresses.filter((a) => a.family === family)));
+      if (!block || block.prefix < WIDEST_NODE_NETWORK[family]) continue;
+      for (const s of subnets) {
+        if (s.net.family !== family || holders.has(s.net) || s.net.start < block.start || s.net.end > block.end) continue;
+        report(s.m, s.net.span, `pod subnet ${s.net.text} lies inside the node network: the machines' addresses span ${block.text}, and the other hosts there would be reached through ${s.m.hostname}`,
+          `pod subnets must lie outside the node network; if the machines really are on several networks, set "${OVERRIDE_KEY}: true" in routegen.yaml`);
       }
     }
   }
@@ -111,7 +134,7 @@ export function validateInventory(inv: Inventory): void {
  * CNI bridge's kernel route; kubernetes-the-hard-way#539). Validates first.
  */
 export function planRoutes(inv: Inventory, config: Config, flags: HostOverrides = {}): RoutePlan {
-  validateInventory(inv);
+  validateInventory(inv, { allowSpecialPodSubnets: config.allowSpecialPodSubnets });
   checkConfigHosts(config, inv);
   const destinations: Route[] = [];
   const nets: IpValue[] = [];

@@ -144,6 +144,11 @@ const EXPECTED: Record<string, string[]> = {
   'not-nodes': ['6:21: items[0] is a Service, not a Node'],
   // found by validateInventory, on the line of node-1's name (the podCIDRs are on other lines)
   'overlapping-subnets': ['130:25: pod subnet 10.200.0.0/16 overlaps 10.200.0.0/24 of node-0 (line 20)'],
+  // the issue's own example: a node list with podCIDRs ["128.0.0.0/2", "fe80::/10"]
+  'special-subnets': [
+    "252:25: pod subnet 128.0.0.0/2 is too wide for one node's pods (shorter than /8): every other host would send that whole range to node-1",
+    '252:25: pod subnet fe80::/10 is the special-purpose range fe80::/10 (link-local): every other host would send that traffic to node-1',
+  ],
 };
 
 test('every invalid fixture has its expectation', () => {

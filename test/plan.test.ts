@@ -50,10 +50,10 @@ test('routes are sorted numerically, never to the own subnet, one per other subn
 
 test('dual-stack: each family via the same family, IPv4 first', () => {
   const r = routesOf(`192.0.2.1,2001:db8::1 cp.test cp
-192.0.2.2,2001:db8::2 w0.test w0 10.0.0.0/24,2001:db8:100::/64
-192.0.2.3,2001:db8::3 w1.test w1 10.0.1.0/24,2001:db8:100:1::/64
+192.0.2.2,2001:db8::2 w0.test w0 10.0.0.0/24,fd00:100::/64
+192.0.2.3,2001:db8::3 w1.test w1 10.0.1.0/24,fd00:100:0:1::/64
 `);
-  assert.equal(r.w0, ['10.0.1.0/24 via 192.0.2.3', '2001:db8:100:1::/64 via 2001:db8::3']);
+  assert.equal(r.w0, ['10.0.1.0/24 via 192.0.2.3', 'fd00:100:0:1::/64 via 2001:db8::3']);
   assert.is(r.cp!.length, 4);
 });
 

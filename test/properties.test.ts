@@ -122,7 +122,7 @@ const V4_POD_BASES: Array<[bigint, number]> = [
   [(172n << 24n) | (16n << 16n), 12],
   [(100n << 24n) | (64n << 16n), 10],
 ];
-const V6_POD_BASE: [bigint, number] = [(0x20010db8n << 96n) | (0x8000n << 80n), 33]; // 2001:db8:8000::/33
+const V6_POD_BASE: [bigint, number] = [(0xfd00n << 112n) | (0x8000n << 80n), 33]; // fd00:0:8000::/33
 
 const ws = (min: number, max: number) => fc.array(fc.constantFrom(' ', '\t'), { minLength: min, maxLength: max }).map((a) => a.join(''));
 const commentText = fc

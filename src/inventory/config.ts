@@ -1,5 +1,6 @@
 import { isMap, isScalar, parseDocument, type Node as YamlNode, type Pair } from 'yaml';
 import { ProblemList, UserError } from '../errors.js';
+import { OVERRIDE_KEY } from '../specialRanges.js';
 import { NETPLAN_SECTIONS, STACK_NAMES, type ConnectVia, type HostSettings, type Inventory, type NetplanSection, type StackName } from '../types.js';
 
 /** Settings that routegen.yaml, its `hosts:` entries and command-line flags can give. */
@@ -24,6 +25,9 @@ export interface Config {
   file?: string;
   defaults: HostOverrides;
   hosts: Map<string, HostEntry>;
+  /** `allow-special-pod-subnets: true`: accept pod subnets that are special-purpose, very wide
+   * or among the machines' addresses (src/specialRanges.ts says which). */
+  allowSpecialPodSubnets?: boolean;
 }
 
 export const EMPTY_CONFIG: Config = { defaults: {}, hosts: new Map() };
@@ -98,7 +102,7 @@ function scalarValue(node: YamlNode | null | undefined): unknown {
 
 /**
  * Reads routegen.yaml: `defaults:` and `hosts: {<hostname>: ...}`, each with stack, interface,
- * networkd-file, metric and ssh {user, port, identity-file, via}. Unknown keys, wrong types and
+ * networkd-file, metric and ssh {user, port, identity-file, via}; and `allow-special-pod-subnets`. Unknown keys, wrong types and
  * invalid values are errors with file:line:column; every problem is reported at once.
  */
 export function loadConfig(text: string, file: string): Config {
@@ -202,8 +206,12 @@ export function loadConfig(text: string, file: string): Config {
           source: lines[pos.line - 1] ?? '',
         });
       }
+    } else if (key === OVERRIDE_KEY) {
+      const v = scalarValue(pair.value);
+      if (typeof v === 'boolean') config.allowSpecialPodSubnets = v;
+      else nodeAt(pair.value ?? pair.key, 0, `${OVERRIDE_KEY} must be true or false; found ${JSON.stringify(v ?? null)}`);
     } else {
-      nodeAt(pair.key, 0, `unknown top-level key "${key}"`, 'known keys: defaults, hosts');
+      nodeAt(pair.key, 0, `unknown top-level key "${key}"`, `known keys: defaults, hosts, ${OVERRIDE_KEY}`);
     }
   }
   problems.throwIfAny(`${file} is not a valid routegen configuration`);
