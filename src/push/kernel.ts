@@ -7,6 +7,10 @@ export interface KernelRoute {
   dev?: string;
   protocol?: string;
   metric?: number;
+  /** `link` for a network the host is on (a connected route); absent means global. */
+  scope?: string;
+  /** `blackhole`, `unreachable`...; absent means unicast. */
+  type?: string;
 }
 
 /**
@@ -65,6 +69,8 @@ export function parseKernelRoutes(text: string): KernelRoute[] {
         dev: row.dev as string | undefined,
         protocol: row.protocol as string | undefined,
         metric: row.metric as number | undefined,
+        ...(typeof row.scope === 'string' && { scope: row.scope }),
+        ...(typeof row.type === 'string' && { type: row.type }),
       });
     }
   }
@@ -72,7 +78,7 @@ export function parseKernelRoutes(text: string): KernelRoute[] {
 }
 
 /** `ip` prints a /32 (or /128) destination without its prefix. */
-function normDst(dst: string): string {
+export function normDst(dst: string): string {
   if (dst.includes('/')) return dst;
   return dst.includes(':') ? `${dst}/128` : `${dst}/32`;
 }

@@ -11,6 +11,7 @@ import { cidrRange } from '../ip.js';
 import { mergeKeyfileRoutes } from '../stacks/nmKeyfile.js';
 import type { HostPlan, IpValue, Route } from '../types.js';
 import { completeSettings } from './discover.js';
+import { conflictError, readHostFacts, routeConflicts, type HostFacts } from './guard.js';
 import { checkRoutes, describeRouteCheck, HostOutputError, parseKernelRoutes, routeCheckOk, type RouteCheck } from './kernel.js';
 
 /** Where routegen keeps its helper script and per-file state on a host (0700, root). */
@@ -197,6 +198,23 @@ export async function kernelRoutes(conn: RemoteHost) {
   return parseKernelRoutes(r.stdout);
 }
 
+/** The host's routing table and SSH peer (guard.ts), in one command. */
+async function hostFacts(conn: RemoteHost, h: HostPlan): Promise<HostFacts> {
+  const r = await readHostFacts(conn);
+  if (!('facts' in r)) throw new StepError('check', `cannot read the routing table of ${h.name} (exit ${r.code})`, r.stderr);
+  return r.facts;
+}
+
+/** Stops the host, before anything is written, when the plan would take traffic that is not
+ * the pods' (guard.ts); `owned`: the destinations routegen's file on the host has now. */
+function refuseConflicts(facts: HostFacts, h: HostPlan, owned: string[], result: HostResult): void {
+  const problems = routeConflicts(facts, h.routes, h.settings.interface!, owned);
+  if (problems.length === 0) return;
+  result.problems = problems;
+  const e = conflictError(h.name, problems);
+  throw new StepError('check', e.message, undefined, e.hint);
+}
+
 /** Polls the kernel until the plan is there, or the time is up. networkd reloads
  * asynchronously before systemd 256: the first look may come too early. */
 async function verify(conn: RemoteHost, h: HostPlan, gone: string[], first: string | undefined, timeoutS: number): Promise<RouteCheck> {
@@ -267,6 +285,8 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
     const { planned, before } = plannedFile(stack, h, current, opts, owned);
     Object.assign(result, countChanges(h.routes, before));
     const sameFile = current === planned && (planned === null || curMode === stack.mode);
+    const ours = stack.merges ? owned : before;
+    if (!sameFile && !opts.diffOnly) refuseConflicts(await hostFacts(conn, h), h, ours, result);
     if (opts.dryRun || opts.diffOnly) {
       result.diff = unifiedDiff(path, current, planned);
       if (!result.diff && !sameFile) result.diff = `mode of ${path}: ${curMode?.toString(8)} → ${stack.mode.toString(8)}`;
@@ -287,8 +307,10 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
       // Nothing to write; make sure the kernel agrees, and repair it from the file if not.
       where = 'verify';
       step('verifying');
-      const check = checkRoutes(await kernelRoutes(conn), h.routes, iface, h.settings.metric);
+      const facts = await hostFacts(conn, h);
+      const check = checkRoutes(facts.kernel, h.routes, iface, h.settings.metric);
       if (routeCheckOk(check)) return done('unchanged');
+      refuseConflicts(facts, h, ours, result);
       result.problems = describeRouteCheck(check);
       where = 'apply';
       step('applying');
