@@ -35,6 +35,21 @@ export async function readHostFacts(conn: RemoteHost): Promise<{ facts: HostFact
 }
 
 type Range = Pick<IpValue, 'family' | 'start' | 'end' | 'prefix'>;
+type Keyed = Range & { key: string };
+
+const keyed = (r: Range): Keyed => ({ family: r.family, start: r.start, end: r.end, prefix: r.prefix, key: `${r.family} ${r.start} ${r.prefix}` });
+
+/** CIDRs parsed once per run: every host's plan and table repeat the cluster's pod subnets. */
+const PARSED = new Map<string, Keyed | null>();
+function rangeOf(cidr: string): Keyed | null {
+  let r = PARSED.get(cidr);
+  if (r === undefined) {
+    const v = cidrRange(cidr);
+    r = v && keyed(v);
+    PARSED.set(cidr, r);
+  }
+  return r;
+}
 
 /** An address the host must keep reaching the way it does, as a range of one. */
 function addressRange(text: string): Range | null {
@@ -51,10 +66,11 @@ function addressRange(text: string): Range | null {
 const contains = (outer: Range, inner: Range) => outer.family === inner.family && outer.start <= inner.start && inner.end <= outer.end;
 
 /** A kernel route's destination as a range; `default` is the whole of its family. */
-function kernelRange(k: KernelRoute): Range | null {
-  if (k.dst !== 'default') return cidrRange(normDst(k.dst));
+function kernelRange(k: KernelRoute): Keyed | null {
+  if (k.dst !== 'default') return rangeOf(normDst(k.dst));
+  // (a default route without a gateway does not say its family; it is counted as IPv4's)
   const family = (k.gateway ?? '').includes(':') ? 6 : 4;
-  return { family, start: 0n, end: family === 4 ? 0xffffffffn : (1n << 128n) - 1n, prefix: 0 };
+  return keyed({ family, start: 0n, end: family === 4 ? 0xffffffffn : (1n << 128n) - 1n, prefix: 0 });
 }
 
 function show(k: KernelRoute): string {
@@ -71,22 +87,26 @@ function show(k: KernelRoute): string {
  */
 export function routeConflicts(facts: HostFacts, planned: Route[], iface: string, owned: string[]): string[] {
   const problems: string[] = [];
-  const key = (r: Range) => `${r.family} ${r.start} ${r.prefix}`;
-  const ownedKeys = new Set(owned.map(cidrRange).filter((r): r is IpValue => r !== null).map(key));
-  const plans = planned.map((r) => ({ r, range: cidrRange(r.to) })).filter((x): x is { r: Route; range: IpValue } => x.range !== null);
-  const plannedKeys = new Set(plans.map((p) => key(p.range)));
-  const existing = facts.kernel.map((k) => ({ k, range: kernelRange(k) })).filter((x): x is { k: KernelRoute; range: Range } => x.range !== null);
-  const theirs = existing.filter((x) => !ownedKeys.has(key(x.range)));
+  const ownedKeys = new Set(owned.map((c) => rangeOf(c)?.key));
+  const plans = planned.map((r) => ({ r, range: rangeOf(r.to) })).filter((x): x is { r: Route; range: Keyed } => x.range !== null);
+  const plannedKeys = new Set(plans.map((p) => p.range.key));
+  const existing = facts.kernel.map((k) => ({ k, range: kernelRange(k) })).filter((x): x is { k: KernelRoute; range: Keyed } => x.range !== null);
+  const theirs = existing.filter((x) => !ownedKeys.has(x.range.key));
   const unicast = (k: KernelRoute) => (k.type ?? 'unicast') === 'unicast';
   // IPv6 connected routes carry no scope in `ip -j`: a unicast route without a gateway is one.
   const connected = (k: KernelRoute) => k.dst !== 'default' && (k.scope === 'link' || (!k.gateway && unicast(k)));
 
+  // By destination, and the host's own networks apart (few): linear in routes, not their product.
+  const theirsByKey = new Map<string, KernelRoute[]>();
+  for (const x of theirs) theirsByKey.set(x.range.key, [...(theirsByKey.get(x.range.key) ?? []), x.k]);
+  const networks = theirs.filter((x) => connected(x.k));
   for (const { r, range } of plans) {
-    for (const { k, range: kr } of theirs) {
-      if (key(kr) === key(range)) {
-        const same = k.gateway === r.via && k.dev === iface && unicast(k);
-        if (!same) problems.push(`${r.to}: the host already routes it (${show(k)}), and routegen did not make that route; applying would replace it`);
-      } else if (connected(k) && contains(kr, range)) {
+    for (const k of theirsByKey.get(range.key) ?? []) {
+      const same = k.gateway === r.via && k.dev === iface && unicast(k);
+      if (!same) problems.push(`${r.to}: the host already routes it (${show(k)}), and routegen did not make that route; applying would replace it`);
+    }
+    for (const { k, range: kr } of networks) {
+      if (kr.key !== range.key && contains(kr, range)) {
         problems.push(`${r.to} lies inside ${normDst(k.dst)}, a network this host is on (${show(k)}): the other hosts there would be reached through ${r.owner}`);
       }
     }
@@ -94,10 +114,10 @@ export function routeConflicts(facts: HostFacts, planned: Route[], iface: string
 
   // The path to an address after the change: the longest planned prefix holding it, unless a
   // longer route stays (routegen's own ones go or are replaced). Newly through a node = captured.
-  const captured = (addr: Range): { r: Route; range: IpValue } | undefined => {
+  const captured = (addr: Range): { r: Route; range: Keyed } | undefined => {
     const p = plans.filter((x) => contains(x.range, addr)).sort((a, b) => b.range.prefix - a.range.prefix)[0];
     if (!p) return undefined;
-    if (theirs.some((x) => contains(x.range, addr) && x.range.prefix > p.range.prefix && !plannedKeys.has(key(x.range)))) return undefined;
+    if (theirs.some((x) => contains(x.range, addr) && x.range.prefix > p.range.prefix && !plannedKeys.has(x.range.key))) return undefined;
     const before = existing.filter((x) => contains(x.range, addr)).sort((a, b) => b.range.prefix - a.range.prefix)[0];
     return before?.k.gateway === p.r.via ? undefined : p;
   };
