@@ -46,7 +46,9 @@ const DISCOVER_SCRIPT = [
   '  echo "ifupdown-files=$(grep -lsE "^[[:space:]]*iface[[:space:]]+$ifc[[:space:]]" /etc/network/interfaces /etc/network/interfaces.d/* 2>/dev/null | grep -v routegen-pod-routes | tr "\\n" " ")"',
   'fi',
   'for f in /run/network/ifstate /run/network/ifstate.*; do [ -f "$f" ] && grep -qs "^$ifc=" "$f" && echo "ifupdown-up=yes"; done',
-  // netplan: the section that defines the interface, from netplan's own files (read as YAML by routegen)
+  // netplan: the section that defines the interface, from netplan's own files (read as YAML by
+  // routegen); globbing back on for the file names (set -f above is for the word splitting)
+  'set +f',
   'for f in /lib/netplan/*.yaml /etc/netplan/*.yaml /run/netplan/*.yaml; do [ -r "$f" ] && echo "@@netplan-file $f" && cat "$f"; done',
   'true',
 ].join('\n');
