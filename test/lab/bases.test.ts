@@ -126,3 +126,41 @@ if (requireLab({ networkManager: true })) {
 
   s.run();
 }
+
+if (requireLab()) {
+  const cut = labSuite('a change that cuts a host off: reported as such, rolled back by the host itself, the others configured', {
+    base: () => 'netplan-glob',
+  });
+
+  cut('routes under a second netplan definition of eth1 on node-0 (netplan-id: eth1 in routegen.yaml): node-0 cut off and rolled back with the true cause; server and node-1 changed', async (ctx) => {
+    const lab = needLab(ctx);
+    const first = await jumpboxRoutegen(lab, ['push', '-i', ctx.inventory!, '-c', '/dev/null']);
+    assert.is(first.code, 0, first.stdout + first.stderr);
+    const before = (await lab.readFile('node-0', NETPLAN))!;
+    const cfg = path.join(lab.dir, 'cut-off.yaml');
+    fs.writeFileSync(cfg, 'hosts:\n  node-0:\n    netplan-id: eth1\n');
+    const r = await jumpboxRoutegen(lab, ['push', '-i', ctx.inventory!, '-c', cfg, '--metric', '50', '--confirm-timeout', '20']);
+    assert.is(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /node-0 \(192\.168\.10\.101\) rolled back at confirm: after applying, node-0 accepted no new SSH connection for \d+ s: the change cut it off until it rolled back by itself after --confirm-timeout 20 s; its previous file and routes are back/, r.stdout);
+    assert.match(r.stdout, 'netplan defines eth1 as ethernets.lan in /etc/netplan/00-installer-config.yaml, but routegen wrote its routes under ethernets.eth1');
+    assert.match(r.stdout, 'A longer --confirm-timeout would only keep it cut off longer');
+    assert.not.match(r.stdout, 'raise --confirm-timeout');
+    assert.match(r.stdout, /server\s+changed/);
+    assert.match(r.stdout, /node-1\s+changed/);
+    assert.match(r.stdout, '3 hosts: 2 changed, 1 rolled back');
+    // node-0: reachable again, its address and previous file and routes back
+    assert.is(await lab.readFile('node-0', NETPLAN), before);
+    const addr = await lab.exec('node-0', ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth1']);
+    assert.match(addr.stdout, ' 192.168.10.101/24 ');
+    assert.equal(await kernelRoutes(lab, 'node-0'), plannedRoutes(lab, 'node-0'));
+    const ssh = await lab.jumpbox(lab.sshArgv('node-0', ['true']), { timeoutMs: 30_000 });
+    assert.is(ssh.code, 0, ssh.stderr);
+    // the others carry the new plan (metric 50)
+    for (const h of ['server', 'node-1']) {
+      const routes = (await lab.routes(h)).filter((x) => x.gateway);
+      assert.ok(routes.length > 0 && routes.every((x) => x.metric === 50), `${h}: ${JSON.stringify(routes)}`);
+    }
+  });
+
+  cut.run();
+}
