@@ -28,9 +28,11 @@ function transient(e: unknown): e is RemoteError {
 
 export interface Reconnect {
   conn?: RemoteHost;
-  /** When the first attempt started, and when a connection got through (epoch ms). */
+  /** When the first attempt started, and when the connection in `conn` got through (epoch ms). */
   startedAt: number;
   connectedAt?: number;
+  /** Since when every attempt failed (unset while the last attempt got through). */
+  failingSince?: number;
   /** The last failed attempt's error. */
   lastError?: RemoteError;
   attempts: number;
@@ -40,20 +42,23 @@ export interface ReconnectWatch {
   /** Starts trying now if the delay has not passed yet; resolves once a connection got
    * through or the time is up. */
   result(): Promise<Reconnect>;
-  /** Stops trying and closes the connection, if one was made and not taken with result(). */
+  /** Stops trying and closes the connection result() gave, if any (closing twice is harmless). */
   cancel(): Promise<void>;
 }
 
 /**
- * The confirming connection, started early when applying is slow: after `delayMs` (or at once
- * when result() is called), new connections are tried until one gets through or `untilMs`.
- * While the connection that applied hangs (a host that lost its address answers nothing, not
- * even on it), this is what tells "cut off" from "slow".
+ * The confirming connection, tried early when applying is slow: after `delayMs` (or at once when
+ * result() is called), new connections are tried until `untilMs`. While routegen still waits for
+ * the apply (before result() is called) a connection that gets through is only a probe — the
+ * host was reachable then — and is closed; the one result() gives was started after, so it
+ * proves the host is reachable with the change applied. When the connection that applied hangs
+ * (a host that lost its address answers nothing, not even on it), the probes tell "cut off"
+ * from "slow".
  */
 export function startReconnect(connectOnce: () => Promise<RemoteHost>, delayMs: number, untilMs: number, pauseMs = 1000): ReconnectWatch {
   let start!: () => void;
   let cancelled = false;
-  let taken = false;
+  let takenAt: number | undefined;
   const go = new Promise<void>((res) => (start = res));
   const timer = setTimeout(start, delayMs);
   const run = (async (): Promise<Reconnect> => {
@@ -61,17 +66,27 @@ export function startReconnect(connectOnce: () => Promise<RemoteHost>, delayMs: 
     const r: Reconnect = { startedAt: Date.now(), attempts: 0 };
     while (!cancelled) {
       r.attempts++;
+      const attemptAt = Date.now();
       try {
-        r.conn = await connectOnce();
-        r.connectedAt = Date.now();
-        if (cancelled) await r.conn.close().catch(() => undefined);
-        return r;
+        const conn = await connectOnce();
+        r.failingSince = undefined;
+        if (cancelled || takenAt === undefined || attemptAt < takenAt) {
+          await conn.close().catch(() => undefined); // a probe
+          if (cancelled) break;
+        } else {
+          r.conn = conn;
+          r.connectedAt = Date.now();
+          return r;
+        }
       } catch (e) {
         if (!transient(e)) throw e;
         r.lastError = e;
+        r.failingSince ??= attemptAt;
       }
-      if (Date.now() + pauseMs >= untilMs) break;
-      await new Promise((res) => setTimeout(res, pauseMs));
+      // (after a probe that got through, a longer pause: it only has to notice a later cut)
+      const pause = r.failingSince === undefined ? 3 * pauseMs : pauseMs;
+      if (Date.now() + pause >= untilMs) break;
+      await new Promise((res) => setTimeout(res, pause));
     }
     return r;
   })();
@@ -79,8 +94,8 @@ export function startReconnect(connectOnce: () => Promise<RemoteHost>, delayMs: 
   return {
     result: () => {
       clearTimeout(timer);
+      takenAt ??= Date.now();
       start();
-      taken = true;
       return run;
     },
     cancel: async () => {
@@ -88,7 +103,7 @@ export function startReconnect(connectOnce: () => Promise<RemoteHost>, delayMs: 
       clearTimeout(timer);
       start();
       const r = await run.catch(() => undefined);
-      if (!taken) await r?.conn?.close().catch(() => undefined);
+      await r?.conn?.close().catch(() => undefined);
     },
   };
 }
@@ -96,15 +111,16 @@ export function startReconnect(connectOnce: () => Promise<RemoteHost>, delayMs: 
 /** Whole seconds, for messages. */
 const secs = (ms: number) => Math.max(1, Math.round(ms / 1000));
 
-/** Was the host cut off (no new connection from the first try until its rollback was due)? */
+/** Was the host cut off (every new connection failed from before its rollback was due until
+ * after)? */
 export function wasCutOff(r: Reconnect, rollbackDueAt: number): boolean {
-  return r.startedAt < rollbackDueAt && (r.connectedAt === undefined || r.connectedAt >= rollbackDueAt);
+  return r.failingSince !== undefined && r.failingSince < rollbackDueAt && (r.connectedAt === undefined || r.connectedAt >= rollbackDueAt);
 }
 
 /** "after applying, node-0 accepted no new SSH connection for 60 s" */
 export function cutOffMessage(host: string, r: Reconnect): string {
   const until = r.connectedAt ?? Date.now();
-  return `after applying, ${host} accepted no new SSH connection for ${secs(until - r.startedAt)} s`;
+  return `after applying, ${host} accepted no new SSH connection for ${secs(until - (r.failingSince ?? r.startedAt))} s`;
 }
 
 /**

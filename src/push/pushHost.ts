@@ -130,9 +130,10 @@ class StepError extends Error {
   }
 }
 
-/** Applying normally takes a second or two; when it takes longer than this, the confirming
- * connection is tried meanwhile (a host cut off by the change hangs the applying connection). */
-const EARLY_CONFIRM_MS = 3000;
+/** Applying normally takes a second or two; when it takes longer than this (a third of the
+ * confirm timeout, at most 10 s), new connections are tried meanwhile: a host cut off by the
+ * change hangs the connection that applied, until its own rollback. */
+const earlyConfirmMs = (confirmTimeoutS: number) => Math.min(10_000, (confirmTimeoutS * 1000) / 3);
 
 /** Reads the kernel's main tables; a constant script, nothing installed on the host. */
 export const ROUTES_SCRIPT = 'echo @@ipv4; ip -j -4 route show table main; echo @@ipv6; ip -j -6 route show table main';
@@ -324,7 +325,7 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
     const armedAt = Date.now();
     const rollbackDueAt = armedAt + opts.confirmTimeoutS * 1000;
     const first = conn;
-    watch = startReconnect(() => connect(h, opts, first.target), EARLY_CONFIRM_MS, rollbackDueAt + rollbackMarginS(opts.confirmTimeoutS) * 1000);
+    watch = startReconnect(() => connect(h, opts, first.target), earlyConfirmMs(opts.confirmTimeoutS), rollbackDueAt + rollbackMarginS(opts.confirmTimeoutS) * 1000);
     const w = watch;
     hostRollback = async () =>
       explainHostRollback({ probe: await w.result(), armedAt, rollbackDueAt, confirmTimeoutS: opts.confirmTimeoutS, h, stack, path, previous: current, failedCopy: `${STATE_DIR}/${key}.failed`, routesScript: ROUTES_SCRIPT });
