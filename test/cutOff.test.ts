@@ -16,7 +16,7 @@ test('reconnect: tries again after refusals until a connection gets through', as
   const r = await startReconnect(async () => (++n < 3 ? Promise.reject(refused()) : fakeHost(log)), 0, Date.now() + 5000, 5).result();
   assert.is(r.attempts, 3);
   assert.ok(r.conn);
-  assert.is(r.failingSince, undefined, 'the last attempt got through');
+  assert.equal(r.tries.map((t) => t.okAt !== undefined), [false, false, true]);
   assert.ok(r.connectedAt! >= r.startedAt);
 });
 
@@ -25,7 +25,7 @@ test('reconnect: gives up when the time is up, keeping the last error and since 
   const r = await startReconnect(async () => Promise.reject(refused()), 0, Date.now() + 30, 5).result();
   assert.is(r.conn, undefined);
   assert.match(r.lastError!.message, 'ECONNREFUSED');
-  assert.ok(r.failingSince! >= t0);
+  assert.ok(r.tries.length > 0 && r.tries.every((t) => t.okAt === undefined && t.at >= t0));
   const auth = new RemoteError('authentication failed', { kind: 'auth', step: 'authenticate', host: 'node-0' });
   let n = 0;
   try {
@@ -65,12 +65,15 @@ test('reconnect: nothing is tried before the delay; a cancelled watch closes wha
 
 test('cut off: no connection from the first try until the rollback was due; slow: one got through before', () => {
   const due = 100_000;
-  assert.ok(wasCutOff({ startedAt: 10_000, failingSince: 12_000, connectedAt: 101_000, attempts: 5 }, due));
-  assert.ok(wasCutOff({ startedAt: 10_000, failingSince: 10_000, attempts: 9 }, due), 'never got through');
-  assert.not.ok(wasCutOff({ startedAt: 10_000, connectedAt: 11_000, attempts: 1 }, due), 'reachable before the rollback');
-  assert.not.ok(wasCutOff({ startedAt: 10_000, connectedAt: 101_000, attempts: 30 }, due), 'probes got through all along, confirmed late: slow');
-  assert.not.ok(wasCutOff({ startedAt: 100_500, failingSince: 100_500, connectedAt: 101_000, attempts: 2 }, due), 'first tried after it: slow, not cut off');
-  assert.is(cutOffMessage('node-0', { startedAt: 9_000, failingSince: 10_000, connectedAt: 70_000, attempts: 7 }), 'after applying, node-0 accepted no new SSH connection for 60 s');
+  const r = (tries: Array<[number, number?]>) => ({ startedAt: tries[0]![0], attempts: tries.length, tries: tries.map(([at, okAt]) => ({ at, okAt })) });
+  assert.ok(wasCutOff(r([[10_000], [21_000], [32_000, 101_000]]), due), 'failing from 10 s, through after the rollback');
+  assert.ok(wasCutOff(r([[10_000, 10_500], [14_000], [25_000]]), due), 'a probe got through, then none until the end');
+  assert.ok(wasCutOff(r([[10_000], [90_000, 100_900]]), due), 'a probe that got through only after the rollback does not count');
+  assert.ok(wasCutOff(r([[6_000, 6_500], [10_000, 101_000]]), due), 'an attempt that hung until after the rollback');
+  assert.not.ok(wasCutOff(r([[10_000, 11_000]]), due), 'reachable before the rollback');
+  assert.not.ok(wasCutOff(r([[10_000], [12_000, 13_000], [40_000, 40_500], [101_000, 101_200]]), due), 'failed once, then got through before the rollback: slow');
+  assert.not.ok(wasCutOff(r([[100_500], [101_000, 101_500]]), due), 'first tried after it: slow, not cut off');
+  assert.is(cutOffMessage('node-0', r([[5_000, 5_200], [10_000], [40_000, 110_000]]), due), 'after applying, node-0 accepted no new SSH connection for 100 s');
   assert.equal([4, 20, 60, 600].map(rollbackMarginS), [10, 10, 30, 30]);
 });
 

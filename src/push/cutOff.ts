@@ -31,8 +31,8 @@ export interface Reconnect {
   /** When the first attempt started, and when the connection in `conn` got through (epoch ms). */
   startedAt: number;
   connectedAt?: number;
-  /** Since when every attempt failed (unset while the last attempt got through). */
-  failingSince?: number;
+  /** Every attempt: when it started, and when it got through (undefined: it failed). */
+  tries: Array<{ at: number; okAt?: number }>;
   /** The last failed attempt's error. */
   lastError?: RemoteError;
   attempts: number;
@@ -63,13 +63,15 @@ export function startReconnect(connectOnce: () => Promise<RemoteHost>, delayMs: 
   const timer = setTimeout(start, delayMs);
   const run = (async (): Promise<Reconnect> => {
     await go;
-    const r: Reconnect = { startedAt: Date.now(), attempts: 0 };
+    const r: Reconnect = { startedAt: Date.now(), attempts: 0, tries: [] };
     while (!cancelled) {
       r.attempts++;
       const attemptAt = Date.now();
+      const t: { at: number; okAt?: number } = { at: attemptAt };
+      r.tries.push(t);
       try {
         const conn = await connectOnce();
-        r.failingSince = undefined;
+        t.okAt = Date.now();
         if (cancelled || takenAt === undefined || attemptAt < takenAt) {
           await conn.close().catch(() => undefined); // a probe
           if (cancelled) break;
@@ -81,11 +83,12 @@ export function startReconnect(connectOnce: () => Promise<RemoteHost>, delayMs: 
       } catch (e) {
         if (!transient(e)) throw e;
         r.lastError = e;
-        r.failingSince ??= attemptAt;
       }
       // (after a probe that got through, a longer pause: it only has to notice a later cut)
-      const pause = r.failingSince === undefined ? 3 * pauseMs : pauseMs;
-      if (Date.now() + pause >= untilMs) break;
+      const pause = t.okAt !== undefined ? 3 * pauseMs : pauseMs;
+      // Out of time; but once asked for, one attempt started after the apply returned is made.
+      const askedAndTried = takenAt !== undefined && r.tries.some((x) => x.at >= takenAt!);
+      if (Date.now() + pause >= untilMs && (takenAt === undefined || askedAndTried)) break;
       await new Promise((res) => setTimeout(res, pause));
     }
     return r;
@@ -111,16 +114,28 @@ export function startReconnect(connectOnce: () => Promise<RemoteHost>, delayMs: 
 /** Whole seconds, for messages. */
 const secs = (ms: number) => Math.max(1, Math.round(ms / 1000));
 
-/** Was the host cut off (every new connection failed from before its rollback was due until
- * after)? */
+/**
+ * Since when no new connection got through, if the host was cut off: an attempt that started
+ * before its rollback was due failed or hung past it, and none got through from then until the
+ * rollback was due.
+ */
+function cutSince(r: Reconnect, rollbackDueAt: number): number | undefined {
+  const lastOk = Math.max(-Infinity, ...r.tries.filter((t) => t.okAt !== undefined && t.okAt < rollbackDueAt).map((t) => t.okAt!));
+  // (an attempt that hung until after the rollback was not accepted either)
+  return r.tries.find((t) => (t.okAt === undefined || t.okAt >= rollbackDueAt) && t.at > lastOk && t.at < rollbackDueAt)?.at;
+}
+
+/** Was the host cut off (no new connection from a failed attempt before its rollback was due
+ * until that rollback)? */
 export function wasCutOff(r: Reconnect, rollbackDueAt: number): boolean {
-  return r.failingSince !== undefined && r.failingSince < rollbackDueAt && (r.connectedAt === undefined || r.connectedAt >= rollbackDueAt);
+  return cutSince(r, rollbackDueAt) !== undefined;
 }
 
 /** "after applying, node-0 accepted no new SSH connection for 60 s" */
-export function cutOffMessage(host: string, r: Reconnect): string {
-  const until = r.connectedAt ?? Date.now();
-  return `after applying, ${host} accepted no new SSH connection for ${secs(until - (r.failingSince ?? r.startedAt))} s`;
+export function cutOffMessage(host: string, r: Reconnect, rollbackDueAt: number): string {
+  const since = cutSince(r, rollbackDueAt) ?? r.startedAt;
+  const until = r.tries.find((t) => t.okAt !== undefined && t.okAt >= rollbackDueAt)?.okAt ?? Date.now();
+  return `after applying, ${host} accepted no new SSH connection for ${secs(until - since)} s`;
 }
 
 /**
@@ -200,7 +215,7 @@ export async function explainHostRollback(a: HostRollback): Promise<{ message: s
   }
   if (!probe.conn) {
     return {
-      message: `${cutOffMessage(h.name, probe)}, not even ${rollbackMarginS(a.confirmTimeoutS)} s after its automatic rollback was due (--confirm-timeout ${a.confirmTimeoutS} s)${probe.lastError ? `: ${probe.lastError.message}` : ''}`,
+      message: `${cutOffMessage(h.name, probe, a.rollbackDueAt)}, not even ${rollbackMarginS(a.confirmTimeoutS)} s after its automatic rollback was due (--confirm-timeout ${a.confirmTimeoutS} s)${probe.lastError ? `: ${probe.lastError.message}` : ''}`,
       hint: `the host rolls back by itself, but it is still unreachable: look at it on its console (is sshd running? is its address back? ${a.failedCopy} is the file routegen wrote)`,
       problems: [],
       rolledBack: false,
@@ -209,7 +224,7 @@ export async function explainHostRollback(a: HostRollback): Promise<{ message: s
   const problems = await checkRolledBack(probe.conn, h, a.stack, a.path, a.previous, a.routesScript);
   const back = problems.length === 0 ? 'its previous file and routes are back' : 'not all of its previous configuration is back (see the problems)';
   return {
-    message: `${cutOffMessage(h.name, probe)}: the change cut it off until it rolled back by itself after --confirm-timeout ${a.confirmTimeoutS} s; ${back}`,
+    message: `${cutOffMessage(h.name, probe, a.rollbackDueAt)}: the change cut it off until it rolled back by itself after --confirm-timeout ${a.confirmTimeoutS} s; ${back}`,
     hint: `${await whatToLookAt(probe.conn, h, a.path, a.failedCopy)}. A longer --confirm-timeout would only keep it cut off longer`,
     problems,
     rolledBack: problems.length === 0,

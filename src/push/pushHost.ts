@@ -358,6 +358,7 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
       if (!second) {
         armed = false; // cannot reach it to roll back either: its own timer will (or did)
         const why = await hostRollback();
+        rolledBackByHost = why.rolledBack;
         throw new StepError('confirm', why.message, undefined, why.hint);
       }
       const r = await second.exec(['sh', HOST_SCRIPT, 'confirm', key], { sudo: true });
