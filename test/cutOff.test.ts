@@ -74,7 +74,7 @@ test('cut off: no connection from the first try until the rollback was due; slow
   assert.not.ok(wasCutOff(r([[10_000], [12_000, 13_000], [40_000, 40_500], [101_000, 101_200]]), due), 'failed once, then got through before the rollback: slow');
   assert.not.ok(wasCutOff(r([[100_500], [101_000, 101_500]]), due), 'first tried after it: slow, not cut off');
   assert.is(cutOffMessage('node-0', r([[5_000, 5_200], [10_000], [40_000, 110_000]]), due), 'after applying, node-0 accepted no new SSH connection for 100 s');
-  assert.equal([4, 20, 60, 600].map(rollbackMarginS), [10, 10, 30, 30]);
+  assert.equal([4, 20, 60, 600].map(rollbackMarginS), [20, 20, 30, 60]);
 });
 
 test.run();

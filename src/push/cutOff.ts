@@ -15,10 +15,11 @@ import { discoverHost } from './discover.js';
 import { checkRoutes, describeRouteCheck, parseKernelRoutes, routeCheckOk } from './kernel.js';
 
 /** How long after the host's own rollback is due routegen keeps trying to reach it again: the
- * rollback re-applies the previous file (a netplan apply takes seconds on a busy host). Half the
- * confirm timeout, from 10 to 30 s. */
+ * rollback re-applies the previous file (a netplan apply takes seconds on a busy host), and one
+ * connection attempt that started while it was cut off can take a connect timeout. Half the
+ * confirm timeout, from 20 to 60 s. */
 export function rollbackMarginS(confirmTimeoutS: number): number {
-  return Math.min(30, Math.max(10, Math.round(confirmTimeoutS / 2)));
+  return Math.min(60, Math.max(20, Math.round(confirmTimeoutS / 2)));
 }
 
 /** Errors worth trying again: the host did not answer, or answered with a refusal or a reset. */
