@@ -60,7 +60,7 @@ function template(stack: StackName): Compiled {
  * so that renderHost and renderPlanBytes cannot drift apart.
  */
 function templateContext(s: HostSettings, inventoryLabel: string) {
-  const shared = { inventory: inventoryLabel, interface: s.interface, networkdFile: s.networkdFile ?? null, section: s.netplanSection ?? null };
+  const shared = { inventory: inventoryLabel, interface: s.interface, networkdFile: s.networkdFile ?? null, section: s.netplanSection ?? null, netplanId: s.netplanId ?? null };
   const metric = s.metric === undefined ? null : String(s.metric);
   return { shared, metric, key: JSON.stringify([s.stack, shared, metric]) };
 }
@@ -80,11 +80,12 @@ export function safeLabel(name: string): string {
   return name.replace(/[^A-Za-z0-9._+@-]/g, '_') || 'inventory';
 }
 
-/** Offline, a networkd host's `.network` file defaults to `10-<interface>.network`; push
- * asks the host instead (`networkctl status`). */
+/** Offline, a networkd host's `.network` file defaults to `10-<interface>.network`, a netplan
+ * host's definition to `ethernets: <interface>`; push asks the host instead (`networkctl status`,
+ * netplan's files). */
 export function renderSettings(s: HostSettings): HostSettings {
   if (s.stack === 'networkd' && s.interface && !s.networkdFile) return { ...s, networkdFile: `10-${s.interface}.network` };
-  if (s.stack === 'netplan' && !s.netplanSection) return { ...s, netplanSection: 'ethernets' };
+  if (s.stack === 'netplan' && (!s.netplanSection || !s.netplanId)) return { ...s, netplanSection: s.netplanSection ?? 'ethernets', netplanId: s.netplanId ?? s.interface };
   return s;
 }
 

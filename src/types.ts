@@ -67,6 +67,9 @@ export interface HostSettings {
   networkdFile?: string;
   /** netplan: the section that defines the interface (`ethernets`, `bonds`, ...); asked of the host. */
   netplanSection?: NetplanSection;
+  /** netplan: the ID (the key under the section) that defines the interface, as netplan resolved
+   * it on the host (`lan` for `lan: {match: {name: "eth*"}}`); the interface name when unset. */
+  netplanId?: string;
   /** NetworkManager: the keyfile of the connection that owns the interface (asked of the host). */
   connectionFile?: string;
   metric?: number;

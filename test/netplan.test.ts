@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { need } from './helpers/need.js';
 import { removeDir, ROOT, routegen, tempDir } from './helpers/cli.js';
@@ -97,6 +97,50 @@ if (need(['netplan'], 'the netplan bond test')) {
       removeDir(tmp);
     }
   });
+}
+
+if (need(['netplan'], 'the netplan ID test')) {
+  // How cloud images, installers and Multipass define the link: the ID is not the interface name.
+  const bases = [
+    { kind: 'glob', id: 'lan', def: '    lan:\n      match: {name: "eth*"}\n' },
+    { kind: 'MAC + set-name', id: 'id0', def: '    id0:\n      match: {macaddress: "02:00:00:00:01:01"}\n      set-name: eth1\n' },
+    { kind: 'Multipass default', id: 'default', def: '    default:\n      match: {macaddress: "02:00:00:00:01:01"}\n' },
+    { kind: 'exact name', id: 'uplink', def: '    uplink:\n      match: {name: eth1}\n' },
+  ];
+  for (const b of bases) {
+    test(`netplan ID ${b.id} (${b.kind}): routes under it merge into netplan's one file for the link; under eth1 they make a second that loses the address`, () => {
+      const tmp = tempDir('netplan-id');
+      try {
+        const generate = (id: string) => {
+          const out = join(tmp, `out-${id}`);
+          writeFileSync(join(tmp, `cfg-${id}.yaml`), `hosts:\n  node-0:\n    netplan-id: ${id}\n`);
+          const r = routegen(['render', '-i', join(ROOT, 'fixtures/guide/machines.txt'), '-c', join(tmp, `cfg-${id}.yaml`), '--stack', 'netplan', '--interface', 'eth1', '--out', out, '-q']);
+          assert.is(r.code, 0, r.stderr);
+          const root = join(tmp, `root-${id}`);
+          mkdirSync(join(root, 'etc/netplan'), { recursive: true });
+          writeFileSync(join(root, 'etc/netplan/50-cloud-init.yaml'), `network:\n  version: 2\n  ethernets:\n${b.def}      addresses: [192.168.10.101/24]\n`, { mode: 0o600 });
+          writeFileSync(join(root, 'etc/netplan/60-routegen-pod-routes.yaml'), readFileSync(join(out, 'node-0/etc/netplan/60-routegen-pod-routes.yaml'), 'utf8'), { mode: 0o600 });
+          const g = spawnSync('netplan', ['generate', '--root-dir', root], { encoding: 'utf8' });
+          assert.is(g.status, 0, g.stderr);
+          return readdirSync(join(root, 'run/systemd/network')).filter((f) => f.endsWith('.network')).map((f) => [f, readFileSync(join(root, 'run/systemd/network', f), 'utf8')] as const);
+        };
+        const good = generate(b.id);
+        assert.equal(good.map(([f]) => f), [`10-netplan-${b.id}.network`], 'one definition, one file');
+        assert.match(good[0]![1], 'Address=192.168.10.101/24');
+        assert.equal(networkdRoutes(good[0]![1]), ['10.200.1.0/24 via 192.168.10.102']);
+        // What routegen wrote before it asked netplan for the ID: a second definition of eth1 in
+        // a file of its own, without the address; networkd applies whichever file sorts first
+        // (eth1's before lan's and id0's: the host is cut off).
+        const bad = generate('eth1');
+        assert.equal(bad.map(([f]) => f).sort(), [`10-netplan-${b.id}.network`, '10-netplan-eth1.network'].sort());
+        const second = bad.find(([f]) => f === '10-netplan-eth1.network')![1];
+        assert.not.match(second, 'Address=');
+        assert.match(second, 'Name=eth1');
+      } finally {
+        removeDir(tmp);
+      }
+    });
+  }
 }
 
 test.run();

@@ -36,9 +36,16 @@ function writeConfig(path: string, results: DiscoverResult[]): number {
     if (!r.stack || !r.interface) continue;
     doc.setIn(['hosts', r.host, 'stack'], r.stack);
     doc.setIn(['hosts', r.host, 'interface'], r.interface);
-    if (r.networkdFile) doc.setIn(['hosts', r.host, 'networkd-file'], r.networkdFile);
-    if (r.netplanSection && r.netplanSection !== 'ethernets') doc.setIn(['hosts', r.host, 'netplan-section'], r.netplanSection);
-    else if (doc.hasIn(['hosts', r.host, 'networkd-file'])) doc.deleteIn(['hosts', r.host, 'networkd-file']);
+    // Everything render needs to write what push writes; a setting of another stack goes.
+    const found: Record<string, string | undefined> = {
+      'networkd-file': r.stack === 'networkd' ? r.networkdFile : undefined,
+      'netplan-id': r.stack === 'netplan' ? r.netplanId : undefined,
+      'netplan-section': r.stack === 'netplan' ? r.netplanSection : undefined,
+    };
+    for (const [key, value] of Object.entries(found)) {
+      if (value !== undefined) doc.setIn(['hosts', r.host, key], value);
+      else if (doc.hasIn(['hosts', r.host, key])) doc.deleteIn(['hosts', r.host, key]);
+    }
     n++;
   }
   const text = doc.toString();
@@ -81,14 +88,14 @@ export async function discoverCommand(args: DiscoverArgs, io: Io): Promise<numbe
   const { c } = io;
   io.out(
     table(
-      ['HOST', 'ADDRESS', 'STACK', 'INTERFACE', 'NETWORKD FILE', 'HOW'],
+      ['HOST', 'ADDRESS', 'STACK', 'INTERFACE', 'DEFINED BY', 'HOW'],
       results.map((r) => [
         r.host,
         r.address,
         r.error ? c.red('unreachable') : r.stack ? c.green(r.stack) : c.red('unknown'),
         // What the host said (its file names, its NetworkManager state) is shown escaped.
         escapeControl(r.interface ?? '-'),
-        escapeControl(r.networkdFile ?? '-'),
+        escapeControl(r.networkdFile ?? (r.netplanId ? `${r.netplanSection ?? 'ethernets'}.${r.netplanId}` : '-')),
         escapeControl(r.error ? r.error.message : r.evidence),
       ]),
       { c },

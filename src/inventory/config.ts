@@ -10,6 +10,7 @@ export interface HostOverrides {
   interface?: string;
   networkdFile?: string;
   netplanSection?: NetplanSection;
+  netplanId?: string;
   metric?: number;
   ssh?: { user?: string; port?: number; identityFile?: string; via?: ConnectVia };
 }
@@ -36,6 +37,9 @@ export const EMPTY_CONFIG: Config = { defaults: {}, hosts: new Map() };
  * since the name reaches templates and remote commands. */
 export const INTERFACE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
 export const NETWORKD_FILE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,200}\.network$/;
+/** netplan IDs routegen writes as a YAML key: a plain word (`lan`, `id0`, `default`,
+ * `enp0s8`); netplan itself accepts more, but these reach the file unquoted. */
+export const NETPLAN_ID_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 export const SSH_USER_RE = /^[a-z_][a-z0-9_.-]{0,31}$/;
 
 type Check<T> = (value: unknown) => { ok: true; value: T } | { ok: false; message: string; hint?: string };
@@ -70,6 +74,7 @@ export const checks = {
   interface: pattern('interface', INTERFACE_RE, 'an interface name such as eth1 or enp0s8: up to 15 letters, digits, "_", "." or "-"'),
   networkdFile: pattern('networkd-file', NETWORKD_FILE_RE, 'the name of the .network file that manages the interface, e.g. 10-eth1.network'),
   netplanSection: oneOf('netplan-section', NETPLAN_SECTIONS),
+  netplanId: pattern('netplan-id', NETPLAN_ID_RE, 'the ID that defines the interface in netplan\'s files (`lan` in "ethernets: lan: {match: ...}"); `networkctl status IFACE` names it: "Network File: /run/systemd/network/10-netplan-<ID>.network"'),
   metric: integer('metric', 0, 4294967295),
   user: pattern('ssh user', SSH_USER_RE, 'a login name such as root or debian'),
   port: integer('ssh port', 1, 65535),
@@ -82,6 +87,7 @@ const HOST_KEYS: Record<string, keyof typeof checks | 'ssh'> = {
   interface: 'interface',
   'networkd-file': 'networkdFile',
   'netplan-section': 'netplanSection',
+  'netplan-id': 'netplanId',
   metric: 'metric',
   ssh: 'ssh',
 };
@@ -102,7 +108,7 @@ function scalarValue(node: YamlNode | null | undefined): unknown {
 
 /**
  * Reads routegen.yaml: `defaults:` and `hosts: {<hostname>: ...}`, each with stack, interface,
- * networkd-file, metric and ssh {user, port, identity-file, via}; and `allow-special-pod-subnets`. Unknown keys, wrong types and
+ * networkd-file, netplan-section, netplan-id, metric and ssh {user, port, identity-file, via}; and `allow-special-pod-subnets`. Unknown keys, wrong types and
  * invalid values are errors with file:line:column; every problem is reported at once.
  */
 export function loadConfig(text: string, file: string): Config {
@@ -148,7 +154,7 @@ export function loadConfig(text: string, file: string): Config {
   const readOverrides = (node: YamlNode | null, where: string): HostOverrides => {
     const out: HostOverrides = {};
     if (!isMap(node)) {
-      nodeAt(node, 0, `${where} must be a mapping of settings`, 'keys: stack, interface, networkd-file, metric, ssh');
+      nodeAt(node, 0, `${where} must be a mapping of settings`, `keys: ${Object.keys(HOST_KEYS).join(', ')}`);
       return out;
     }
     for (const pair of node.items as Pair<YamlNode, YamlNode>[]) {
@@ -247,6 +253,7 @@ export function settingsFor(host: string, config: Config, flags: HostOverrides):
     if (l.interface !== undefined) s.interface = l.interface;
     if (l.networkdFile !== undefined) s.networkdFile = l.networkdFile;
     if (l.netplanSection !== undefined) s.netplanSection = l.netplanSection;
+    if (l.netplanId !== undefined) s.netplanId = l.netplanId;
     if (l.metric !== undefined) s.metric = l.metric;
     if (l.ssh) {
       for (const [k, v] of Object.entries(l.ssh)) if (v !== undefined) (s.ssh as unknown as Record<string, unknown>)[k] = v;

@@ -1,4 +1,4 @@
-import { INTERFACE_RE, NETWORKD_FILE_RE } from '../inventory/config.js';
+import { INTERFACE_RE, NETPLAN_ID_RE, NETWORKD_FILE_RE } from '../inventory/config.js';
 import type { RemoteHost } from '../remote/connection.js';
 import { NM_KEYFILE_DIR } from '../stacks/networkmanager.js';
 import { parse } from 'yaml';
@@ -15,6 +15,11 @@ export interface Discovery {
   connectionFile?: string;
   /** netplan: the section defining the interface. */
   netplanSection?: NetplanSection;
+  /** netplan: the ID that defines the interface, as netplan resolved it (the name of the file it
+   * generated for the link: 10-netplan-<ID>.network, or netplan-<ID>.nmconnection). */
+  netplanId?: string;
+  /** netplan: the file in /etc/netplan (or /lib, /run) where that ID is defined. */
+  netplanFile?: string;
   /** How the stack was recognised, for the user. */
   evidence: string;
 }
@@ -41,17 +46,20 @@ const DISCOVER_SCRIPT = [
   '  echo "ifupdown-files=$(grep -lsE "^[[:space:]]*iface[[:space:]]+$ifc[[:space:]]" /etc/network/interfaces /etc/network/interfaces.d/* 2>/dev/null | grep -v routegen-pod-routes | tr "\\n" " ")"',
   'fi',
   'for f in /run/network/ifstate /run/network/ifstate.*; do [ -f "$f" ] && grep -qs "^$ifc=" "$f" && echo "ifupdown-up=yes"; done',
-  // netplan: the section that defines the interface, from netplan's own files (read as YAML by routegen)
+  // netplan: the section that defines the interface, from netplan's own files (read as YAML by
+  // routegen); globbing back on for the file names (set -f above is for the word splitting)
+  'set +f',
   'for f in /lib/netplan/*.yaml /etc/netplan/*.yaml /run/netplan/*.yaml; do [ -r "$f" ] && echo "@@netplan-file $f" && cat "$f"; done',
   'true',
 ].join('\n');
 
 /**
- * The netplan section (`ethernets`, `bonds`, ...) that defines `iface` in netplan's files, as
- * printed after `@@netplan-file` markers; undefined when none does (or a file is not YAML).
+ * Where netplan defines `id`: the section (`ethernets`, `bonds`, ...) and the file, in netplan's
+ * files as printed after `@@netplan-file PATH` markers; undefined when none does (a file that is
+ * not YAML is skipped). The first file that defines it is where the user would look.
  */
-export function netplanSectionOf(files: string[], iface: string): NetplanSection | undefined {
-  for (const text of files) {
+export function netplanDefinition(files: Array<{ path: string; text: string }>, id: string): { section: NetplanSection; file: string } | undefined {
+  for (const { path, text } of files) {
     let doc: unknown;
     try {
       doc = parse(text);
@@ -62,15 +70,34 @@ export function netplanSectionOf(files: string[], iface: string): NetplanSection
     if (!net || typeof net !== 'object') continue;
     for (const section of NETPLAN_SECTIONS) {
       const defs = net[section];
-      if (defs && typeof defs === 'object' && Object.hasOwn(defs, iface)) return section;
+      if (defs && typeof defs === 'object' && Object.hasOwn(defs, id)) return { section, file: path };
     }
   }
   return undefined;
 }
 
+/**
+ * The netplan ID in the name of a file netplan generated for a link, or undefined when the file
+ * is not netplan's. netplan names them after the ID that defines the link, whatever its match:
+ * `/run/systemd/network/10-netplan-<ID>.network` (renderer networkd) and
+ * `/run/NetworkManager/system-connections/netplan-<ID>.nmconnection` (renderer NetworkManager).
+ */
+export function netplanIdOf(generatedFile: string): string | undefined {
+  const m = /^\/run\/systemd\/network\/10-netplan-(.+)\.network$/.exec(generatedFile) ?? /^\/run\/NetworkManager\/system-connections\/netplan-(.+)\.nmconnection$/.exec(generatedFile);
+  return m?.[1];
+}
+
+/** The `@@netplan-file PATH` sections of the discovery output. */
+function netplanFiles(out: string): Array<{ path: string; text: string }> {
+  const parts = out.split(/^@@netplan-file (.*)$/m);
+  const files: Array<{ path: string; text: string }> = [];
+  for (let i = 1; i + 1 < parts.length; i += 2) files.push({ path: parts[i]!, text: parts[i + 1]! });
+  return files;
+}
+
 /** Reads the discovery output into a Discovery. Exported for tests. */
 export function interpretDiscovery(out: string): Discovery {
-  const [head = '', ...netplanFiles] = out.split(/^@@netplan-file .*$/m);
+  const head = out.split(/^@@netplan-file .*$/m)[0] ?? '';
   const facts = new Map<string, string>();
   for (const line of head.split('\n')) {
     const eq = line.indexOf('=');
@@ -85,18 +112,27 @@ export function interpretDiscovery(out: string): Discovery {
   const state = facts.get('networkd-state') ?? '';
   const managed = file !== '' && !/\bunmanaged\b/.test(state);
   const base = file.split('/').pop() ?? '';
-  if (managed && /^\/run\/systemd\/network\/10-netplan-/.test(file)) {
+  const nmFile = (facts.get('nm-file') ?? '').replace(/\\:/g, ':');
+  const nmUp = /^100\b/.test(facts.get('nm-state') ?? '');
+  // netplan renders to networkd or to NetworkManager: either way its YAML is where routes go.
+  const generated = managed && netplanIdOf(file) !== undefined ? file : nmUp && netplanIdOf(nmFile) !== undefined ? nmFile : undefined;
+  if (generated) {
+    const id = netplanIdOf(generated)!;
+    if (!NETPLAN_ID_RE.test(id)) return { interface: ifc, evidence: `${ifc} is defined under the netplan ID ${JSON.stringify(id)} (${generated}), a name routegen does not write: rename it in netplan's files` };
     d.stack = 'netplan';
-    d.evidence = `networkd runs ${file}, generated by netplan`;
-    const section = netplanSectionOf(netplanFiles, ifc);
-    if (section) d.netplanSection = section;
+    d.netplanId = id;
+    const def = netplanDefinition(netplanFiles(out), id);
+    if (def) {
+      d.netplanSection = def.section;
+      d.netplanFile = def.file;
+    }
+    d.evidence = `${generated.includes('/NetworkManager/') ? 'NetworkManager' : 'networkd'} runs ${generated}, generated by netplan from ${def ? `${def.section}.${id} in ${def.file}` : `the ID ${id}`}`;
   } else if (managed && NETWORKD_FILE_RE.test(base)) {
     d.stack = 'networkd';
     d.networkdFile = base;
     d.evidence = `networkctl: managed by ${file}`;
-  } else if (/^100\b/.test(facts.get('nm-state') ?? '')) {
+  } else if (nmUp) {
     d.stack = 'networkmanager';
-    const nmFile = (facts.get('nm-file') ?? '').replace(/\\:/g, ':');
     if (nmFile) d.connectionFile = nmFile;
     d.evidence = `NetworkManager: ${facts.get('nm-state')}${nmFile ? `, connection ${nmFile}` : ''}`;
   } else if (facts.get('ifupdown-up') === 'yes' || (facts.get('ifupdown-files') ?? '') !== '') {
@@ -142,7 +178,7 @@ export async function completeSettings(conn: RemoteHost, h: HostPlan): Promise<{
   const needFile =
     ((s.stack === undefined || s.stack === 'networkd') && !s.networkdFile) ||
     (s.stack === 'networkmanager' && !s.connectionFile) ||
-    (s.stack === 'netplan' && !s.netplanSection);
+    (s.stack === 'netplan' && (!s.netplanSection || !s.netplanId));
   if (s.stack && s.interface && !needFile) return { settings: s };
   if (s.stack === 'networkd' && s.interface) {
     const file = await networkdFileOf(conn, s.interface).catch(() => undefined);
@@ -152,7 +188,13 @@ export async function completeSettings(conn: RemoteHost, h: HostPlan): Promise<{
   const settings: HostSettings = { ...s, ssh: s.ssh };
   if (!settings.interface) settings.interface = d.interface;
   if (!settings.stack) settings.stack = d.stack;
-  if (settings.stack === 'netplan' && !settings.netplanSection) settings.netplanSection = (d.interface === settings.interface && d.netplanSection) || 'ethernets';
+  if (settings.stack === 'netplan') {
+    // Under the ID netplan itself resolved for the link: a definition under any other name
+    // (the interface's, when the ID is `lan` or `id0`) would be a second one, and take the link.
+    const found = d.stack === 'netplan' && d.interface === settings.interface;
+    if (!settings.netplanId) settings.netplanId = (found && d.netplanId) || settings.interface;
+    if (!settings.netplanSection) settings.netplanSection = (found && settings.netplanId === d.netplanId && d.netplanSection) || 'ethernets';
+  }
   if (settings.stack === 'networkmanager' && !settings.connectionFile) {
     const f = d.stack === 'networkmanager' && d.interface === settings.interface ? d.connectionFile : undefined;
     // Only keyfiles can be edited (not ifcfg-rh files, not in-memory profiles in /run), and the

@@ -10,6 +10,7 @@ import { UserError } from '../errors.js';
 import { cidrRange } from '../ip.js';
 import { mergeKeyfileRoutes } from '../stacks/nmKeyfile.js';
 import type { HostPlan, IpValue, Route } from '../types.js';
+import { explainHostRollback, rollbackMarginS, startReconnect, type ReconnectWatch } from './cutOff.js';
 import { completeSettings } from './discover.js';
 import { conflictError, readHostFacts, routeConflicts, type HostFacts } from './guard.js';
 import { checkRoutes, describeRouteCheck, HostOutputError, parseKernelRoutes, routeCheckOk, type RouteCheck } from './kernel.js';
@@ -133,6 +134,11 @@ class StepError extends Error {
     super(message);
   }
 }
+
+/** Applying normally takes a second or two; when it takes longer than this (a third of the
+ * confirm timeout, at most 10 s), new connections are tried meanwhile: a host cut off by the
+ * change hangs the connection that applied, until its own rollback. */
+const earlyConfirmMs = (confirmTimeoutS: number) => Math.min(10_000, (confirmTimeoutS * 1000) / 3);
 
 /** Reads the kernel's main tables; a constant script, nothing installed on the host. */
 export const ROUTES_SCRIPT = 'echo @@ipv4; ip -j -4 route show table main; echo @@ipv6; ip -j -6 route show table main';
@@ -266,6 +272,12 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
   let where = 'connect';
   let conn: RemoteHost | undefined;
   let armed = false;
+  /** The host's own timer put the previous file back (it was cut off, or confirming came late). */
+  let rolledBackByHost = false;
+  /** The confirming connection, tried early when applying is slow (see cutOff.ts). */
+  let watch: ReconnectWatch | undefined;
+  /** Why the host rolled back by itself: filled in once it is known that it did. */
+  let hostRollback: (() => ReturnType<typeof explainHostRollback>) | undefined;
   let restoreArgs: string[] = [];
   try {
     step('connecting');
@@ -337,6 +349,14 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
     }
     where = 'apply';
     step('applying');
+    // The host's rollback is due no earlier than this (it arms its timer after we ask).
+    const armedAt = Date.now();
+    const rollbackDueAt = armedAt + opts.confirmTimeoutS * 1000;
+    const first = conn;
+    watch = startReconnect(() => connect(h, opts, first.target), earlyConfirmMs(opts.confirmTimeoutS), rollbackDueAt + rollbackMarginS(opts.confirmTimeoutS) * 1000);
+    const w = watch;
+    hostRollback = async () =>
+      explainHostRollback({ probe: await w.result(), armedAt, rollbackDueAt, confirmTimeoutS: opts.confirmTimeoutS, h, stack, path, previous: current, failedCopy: `${STATE_DIR}/${key}.failed`, routesScript: ROUTES_SCRIPT });
     const commit = await conn.exec(
       ['sh', HOST_SCRIPT, 'commit', String(opts.confirmTimeoutS), key, path, `0${stack.mode.toString(8)}`, h.settings.stack!, iface, staged],
       { sudo: true, timeoutMs: Math.max(opts.commandTimeoutS, opts.confirmTimeoutS) * 1000 },
@@ -360,22 +380,27 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
     step('confirming');
     let second: RemoteHost | undefined;
     try {
-      second = await connect(h, opts, conn.target);
+      // Until the host's rollback is due, and a margin after it: a host the change cut off comes
+      // back when its own timer has put the previous file back.
+      second = (await watch.result()).conn;
+      if (!second) {
+        armed = false; // cannot reach it to roll back either: its own timer will (or did)
+        const why = await hostRollback();
+        rolledBackByHost = why.rolledBack;
+        throw new StepError('confirm', why.message, undefined, why.hint);
+      }
       const r = await second.exec(['sh', HOST_SCRIPT, 'confirm', key], { sudo: true });
       if (r.code === 4) {
         armed = false;
-        throw new StepError('confirm', `the change was rolled back on the host before it could be confirmed (--confirm-timeout ${opts.confirmTimeoutS} s)`, r.stderr, 'raise --confirm-timeout and push again');
+        const why = await hostRollback();
+        rolledBackByHost = why.rolledBack;
+        if (why.problems.length) result.problems = why.problems;
+        throw new StepError('confirm', why.message, why.rolledBack ? undefined : r.stderr, why.hint);
       }
       if (r.code !== 0) throw new StepError('confirm', `confirming failed (exit ${r.code})`, r.stderr);
       armed = false;
       // On NetworkManager the keyfile is the host's: remember which routes are routegen's.
       if (stack.merges) await conn.writeFileAtomic(ownedPath, h.routes.map((x) => `${x.to}\n`).join(''), 0o600);
-    } catch (e) {
-      if (e instanceof RemoteError && armed) {
-        armed = false; // cannot reach it to roll back either: its own timer will
-        throw new StepError('confirm', `could not reach ${h.name} again to confirm: ${e.message}`, e.stderr, `the host rolls back by itself within ${opts.confirmTimeoutS} s; check that the change does not cut it off`);
-      }
-      throw e;
     } finally {
       await second?.close().catch(() => undefined);
     }
@@ -389,13 +414,20 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
       bug = e;
       result.error = { step: where, message: `internal error: ${(e as Error)?.message ?? String(e)}` };
     }
-    let outcome: Outcome = 'failed';
+    let outcome: Outcome = rolledBackByHost ? 'rolled back' : 'failed';
     if (armed && conn) {
       step('rolling back');
       try {
         const r = await conn.exec(restoreArgs, { sudo: true });
         if (r.code === 0) outcome = 'rolled back';
-        else if (r.code === 3) {
+        else if (r.code === 4 && hostRollback) {
+          // Its own timer was first: the connection that applied hung while it was cut off, or
+          // applying took longer than --confirm-timeout.
+          const why = await hostRollback();
+          result.error = { step: result.error.step, message: why.message, hint: why.hint };
+          if (why.problems.length) result.problems = why.problems;
+          outcome = why.rolledBack ? 'rolled back' : 'failed';
+        } else if (r.code === 3) {
           // The previous file is back; applying it failed for the same reason as before.
           result.error.message += '; the previous file is back in place, but applying it failed too';
           if (r.stderr.trim() && !result.error.stderr?.includes(r.stderr.trim())) result.error.stderr = [result.error.stderr, r.stderr.trim()].filter(Boolean).join('\n');
@@ -408,6 +440,7 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
     if (bug !== undefined) throw bug;
     return done(outcome);
   } finally {
+    await watch?.cancel();
     await conn?.close().catch(() => undefined);
   }
 }

@@ -19,6 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { bound } from '../helpers/time.js';
+import { LAB_BASES, macOf, type LabBaseName } from './bases.js';
 
 export type LabStack = 'networkd' | 'netplan' | 'ifupdown' | 'networkmanager';
 
@@ -33,6 +34,9 @@ export interface LabOptions {
    * NetworkManager (keyfile plugin, eth1 only: NM_ETH1_KEYFILE) and need it installed.
    */
   stack?: LabStack | ((hostname: string) => LabStack);
+  /** Per host, a base from bases.ts (a layout as installers and cloud images leave it) instead
+   * of the lab's plain one; the base decides the host's stack. */
+  base?: (hostname: string) => LabBaseName | undefined;
   /** Namespace name prefix; default unique per run (`rg<pid>x<n>`). */
   prefix?: string;
   /** Include "server" 192.168.10.100 (no pod subnet); default true. */
@@ -103,6 +107,8 @@ export interface LabRoute {
 
 /** What the state file holds: enough for `Lab.attach` to find and tear down a running lab. */
 interface HostState extends LabHost {
+  /** The host's base from bases.ts, when not the lab's plain one. */
+  base?: LabBaseName;
   podNetns?: string;
   /** PID of the `unshare` process whose child is the init. */
   unsharePid: number;
@@ -444,7 +450,10 @@ wait_eth1() {
 start_stack() {
   case "$LAB_STACK" in
     networkd) start_networkd nowait ;;
-    netplan) netplan generate; start_networkd nowait ;;
+    netplan)
+      netplan generate
+      # renderer: NetworkManager: netplan wrote NetworkManager profiles instead of networkd files
+      if [ -n "$(ls /run/NetworkManager/system-connections/netplan-* 2>/dev/null)" ]; then start_nm nowait; else start_networkd nowait; fi ;;
     networkmanager) start_nm nowait ;;
     ifupdown)
       mkdir -p /run/network
@@ -1047,7 +1056,12 @@ export class Lab {
     const prefix = opts.prefix ?? `rg${process.pid}x${prefixSeq++}`;
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,40}$/.test(prefix)) throw new Error(`bad lab prefix ${JSON.stringify(prefix)}`);
     const stackOf = (name: string): LabStack => {
-      const s = typeof opts.stack === 'function' ? opts.stack(name) : (opts.stack ?? 'networkd');
+      const base = opts.base?.(name);
+      if (base && LAB_BASES[base].networkManager) {
+        const nmWhy = networkManagerUnavailable();
+        if (nmWhy) throw new Error(`lab unavailable: ${name} runs NetworkManager, but ${nmWhy}`);
+      }
+      const s = base ? LAB_BASES[base].stack : typeof opts.stack === 'function' ? opts.stack(name) : (opts.stack ?? 'networkd');
       if (!LAB_STACKS.includes(s)) throw new Error(`unknown stack ${String(s)} for ${name}`);
       if (s === 'networkmanager') {
         const nmWhy = networkManagerUnavailable();
@@ -1076,6 +1090,10 @@ export class Lab {
         pidStart: '',
         unshareStart: '',
       });
+    }
+    for (const h of hosts) {
+      const base = opts.base?.(h.name);
+      if (base) h.base = base;
     }
     const dualStack = opts.dualStack ?? false;
     if (dualStack) {
@@ -1161,7 +1179,8 @@ export class Lab {
     batch.push(`link add br0 netns ${this.state.switchNetns} type bridge`);
     batch.push(`link add eth1 netns ${this.state.jumpboxNetns} type veth peer name p-jumpbox netns ${this.state.switchNetns}`);
     for (const h of hosts) {
-      batch.push(`link add eth1 netns ${h.netns} type veth peer name p-${h.name} netns ${this.state.switchNetns}`);
+      const mac = h.base && LAB_BASES[h.base].fixedMac ? ` address ${macOf(h.ip)}` : '';
+      batch.push(`link add eth1${mac} netns ${h.netns} type veth peer name p-${h.name} netns ${this.state.switchNetns}`);
       if (h.podNetns) batch.push(`link add eth0 netns ${h.podNetns} type veth peer name vpod netns ${h.netns}`);
     }
     const keygen = async (file: string, comment: string) => {
@@ -1273,7 +1292,7 @@ export class Lab {
       fsp.writeFile(path.join(hd, 'sshd_config'), sshdConfig(h.ip)),
       // The base persistent configuration, straight into the host's overlay upper dir.
       ...[
-        ...baseFiles(h, this.state.ifupdownSourceLast),
+        ...(h.base ? [{ path: '/etc/hostname', mode: 0o644, content: `${h.name}\n` }, ...LAB_BASES[h.base].files({ ip: h.ip, prefixlen: PREFIXLEN })] : baseFiles(h, this.state.ifupdownSourceLast)),
         { path: '/etc/hosts', mode: 0o644, content: `${hostsHeader(`${h.name}.kubernetes.local ${h.name}`)}${this.etcHostsEntries()}` },
       ].map(async (f) => {
         const p = path.join(hd, 'etc.upper', f.path.replace(/^\/etc\//, ''));
