@@ -67,7 +67,10 @@ export interface HostSettings {
   networkdFile?: string;
   /** netplan: the section that defines the interface (`ethernets`, `bonds`, ...); asked of the host. */
   netplanSection?: NetplanSection;
-  /** NetworkManager: the keyfile of the connection that owns the interface (asked of the host). */
+  /** NetworkManager: the UUID of the connection that owns the interface (`nm-connection`;
+   * default: the interface's active connection, asked of the host). */
+  nmConnection?: string;
+  /** NetworkManager: that connection's keyfile, as NetworkManager reports it (asked of the host). */
   connectionFile?: string;
   metric?: number;
   ssh: SshSettings;

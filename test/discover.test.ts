@@ -31,11 +31,22 @@ test('netplan: the section that defines the interface (a bond is not an ethernet
   assert.is(e.netplanSection, 'ethernets');
 });
 
-test('an unmanaged link is not networkd; NetworkManager with its keyfile', () => {
+const U1 = '7712437e-dd9b-509e-af31-b21d19513c33';
+const U2 = '0a2c4e6f-1b3d-4f5a-8c7e-9d0b1a2c3d4e';
+
+test('an unmanaged link is not networkd; NetworkManager: the active connection by UUID, its keyfile as nmcli prints it', () => {
   const d = interpretDiscovery(
-    'iface=eth0\nnetworkd-file=\nnetworkd-state=2 eth0 ether routable unmanaged\nnm-state=100 (connected)\nnm-file=/etc/NetworkManager/system-connections/eth0.nmconnection\n',
+    'iface=eth0\nnetworkd-file=\nnetworkd-state=2 eth0 ether routable unmanaged\nnm-state=100 (connected)\n' +
+      `nm-uuid=${U1}\nnm-profile=${U2}:/etc/NetworkManager/system-connections/other.nmconnection\n` +
+      `nm-profile=${U1}:/etc/NetworkManager/system-connections/Wired connection 1.nmconnection\n`,
   );
-  assert.equal([d.stack, d.interface, d.connectionFile], ['networkmanager', 'eth0', '/etc/NetworkManager/system-connections/eth0.nmconnection']);
+  assert.equal([d.stack, d.interface, d.nmConnection, d.connectionFile], ['networkmanager', 'eth0', U1, '/etc/NetworkManager/system-connections/Wired connection 1.nmconnection']);
+  assert.is(d.nmProfiles?.length, 2);
+});
+
+test('NetworkManager: a file name with colons, backslashes, quotes, non-ASCII letters, a leading dash or a trailing space is read as it is', () => {
+  const d = interpretDiscovery(`iface=eth1\nnm-state=100 (connected)\nnm-uuid=${U1}\nnm-profile=${U1}:/etc/NetworkManager/system-connections/-x\\:"q\\\\\u00fc's .nmconnection\n`);
+  assert.is(d.connectionFile, `/etc/NetworkManager/system-connections/-x:"q\\\u00fc's .nmconnection`);
 });
 
 test('ifupdown: by its state file, or by a stanza (routegen\'s own file does not count)', () => {

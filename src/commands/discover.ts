@@ -35,6 +35,9 @@ function writeConfig(path: string, results: DiscoverResult[]): number {
     doc.setIn(['hosts', r.host, 'stack'], r.stack);
     doc.setIn(['hosts', r.host, 'interface'], r.interface);
     if (r.networkdFile) doc.setIn(['hosts', r.host, 'networkd-file'], r.networkdFile);
+    // NetworkManager: the connection by UUID (its name and file name may change; its UUID not)
+    if (r.nmConnection) doc.setIn(['hosts', r.host, 'nm-connection'], r.nmConnection);
+    else if (doc.hasIn(['hosts', r.host, 'nm-connection'])) doc.deleteIn(['hosts', r.host, 'nm-connection']);
     if (r.netplanSection && r.netplanSection !== 'ethernets') doc.setIn(['hosts', r.host, 'netplan-section'], r.netplanSection);
     else if (doc.hasIn(['hosts', r.host, 'networkd-file'])) doc.deleteIn(['hosts', r.host, 'networkd-file']);
     n++;
@@ -61,7 +64,9 @@ export async function discoverCommand(args: DiscoverArgs, io: Io): Promise<numbe
         let conn: RemoteHost | undefined;
         try {
           conn = await connect(h, opts);
-          return { host: h.name, address: connectName(h), ...(await discoverHost(conn, h)), seconds: (Date.now() - t0) / 1000 };
+          // (every NetworkManager profile of the host: not part of the result)
+          const { nmProfiles: _, ...found } = await discoverHost(conn, h);
+          return { host: h.name, address: connectName(h), ...found, seconds: (Date.now() - t0) / 1000 };
         } catch (e) {
           return { host: h.name, address: connectName(h), evidence: '', seconds: (Date.now() - t0) / 1000, error: describeError(e, 'connect') };
         } finally {

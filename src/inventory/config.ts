@@ -9,6 +9,8 @@ export interface HostOverrides {
   interface?: string;
   networkdFile?: string;
   netplanSection?: NetplanSection;
+  /** NetworkManager: the connection's UUID. */
+  nmConnection?: string;
   metric?: number;
   ssh?: { user?: string; port?: number; identityFile?: string; via?: ConnectVia };
 }
@@ -32,6 +34,8 @@ export const EMPTY_CONFIG: Config = { defaults: {}, hosts: new Map() };
  * since the name reaches templates and remote commands. */
 export const INTERFACE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
 export const NETWORKD_FILE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,200}\.network$/;
+/** A NetworkManager connection UUID, as nmcli prints it (lower case). */
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const SSH_USER_RE = /^[a-z_][a-z0-9_.-]{0,31}$/;
 
 type Check<T> = (value: unknown) => { ok: true; value: T } | { ok: false; message: string; hint?: string };
@@ -66,6 +70,7 @@ export const checks = {
   interface: pattern('interface', INTERFACE_RE, 'an interface name such as eth1 or enp0s8: up to 15 letters, digits, "_", "." or "-"'),
   networkdFile: pattern('networkd-file', NETWORKD_FILE_RE, 'the name of the .network file that manages the interface, e.g. 10-eth1.network'),
   netplanSection: oneOf('netplan-section', NETPLAN_SECTIONS),
+  nmConnection: pattern('nm-connection', UUID_RE, 'the UUID of the NetworkManager connection, as `nmcli -f DEVICE,UUID connection show --active` prints it (lower case), e.g. 7712437e-dd9b-509e-af31-b21d19513c33'),
   metric: integer('metric', 0, 4294967295),
   user: pattern('ssh user', SSH_USER_RE, 'a login name such as root or debian'),
   port: integer('ssh port', 1, 65535),
@@ -78,6 +83,7 @@ const HOST_KEYS: Record<string, keyof typeof checks | 'ssh'> = {
   interface: 'interface',
   'networkd-file': 'networkdFile',
   'netplan-section': 'netplanSection',
+  'nm-connection': 'nmConnection',
   metric: 'metric',
   ssh: 'ssh',
 };
@@ -98,7 +104,7 @@ function scalarValue(node: YamlNode | null | undefined): unknown {
 
 /**
  * Reads routegen.yaml: `defaults:` and `hosts: {<hostname>: ...}`, each with stack, interface,
- * networkd-file, metric and ssh {user, port, identity-file, via}. Unknown keys, wrong types and
+ * networkd-file, netplan-section, nm-connection, metric and ssh {user, port, identity-file, via}. Unknown keys, wrong types and
  * invalid values are errors with file:line:column; every problem is reported at once.
  */
 export function loadConfig(text: string, file: string): Config {
@@ -239,6 +245,7 @@ export function settingsFor(host: string, config: Config, flags: HostOverrides):
     if (l.interface !== undefined) s.interface = l.interface;
     if (l.networkdFile !== undefined) s.networkdFile = l.networkdFile;
     if (l.netplanSection !== undefined) s.netplanSection = l.netplanSection;
+    if (l.nmConnection !== undefined) s.nmConnection = l.nmConnection;
     if (l.metric !== undefined) s.metric = l.metric;
     if (l.ssh) {
       for (const [k, v] of Object.entries(l.ssh)) if (v !== undefined) (s.ssh as unknown as Record<string, unknown>)[k] = v;
