@@ -63,6 +63,24 @@ export interface LabOptions {
    * Default false.
    */
   dualStack?: boolean;
+  /**
+   * Replaces a host's base persistent files (`files`: the stack's own); test/lab/nmBases.ts
+   * builds NetworkManager hosts as installers and cloud-init leave them. Default: unchanged.
+   */
+  baseFiles?: (host: { name: string; ip: string; stack: LabStack }, files: LabFile[]) => LabFile[];
+}
+
+/** A file of a host's base persistent configuration. */
+export interface LabFile {
+  path: string;
+  mode: number;
+  content: string;
+}
+
+/** The fixed MAC address of a host's eth1 (locally administered), so a base can match on it. */
+export function labMac(hostname: string): string {
+  const h = createHash('sha256').update(`routegen-lab-mac:${hostname}`).digest();
+  return ['02', ...[...h.subarray(0, 5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
 export interface LabHost {
@@ -1010,6 +1028,7 @@ export class Lab {
   readonly dualStack: boolean;
 
   private readonly state: LabState;
+  private baseHook: LabOptions['baseFiles'];
   private readonly children = new Set<ChildProcess>();
   private watchdog: ChildProcess | undefined;
   private isDown = false;
@@ -1114,6 +1133,7 @@ export class Lab {
       createdAt: new Date().toISOString(),
     };
     const lab = new Lab(state);
+    lab.baseHook = opts.baseFiles;
     // From here on, anything that goes wrong (or a ^C) tears down what exists. A persistent
     // lab is left to its owner once it is up.
     liveLabs.add(lab);
@@ -1161,7 +1181,7 @@ export class Lab {
     batch.push(`link add br0 netns ${this.state.switchNetns} type bridge`);
     batch.push(`link add eth1 netns ${this.state.jumpboxNetns} type veth peer name p-jumpbox netns ${this.state.switchNetns}`);
     for (const h of hosts) {
-      batch.push(`link add eth1 netns ${h.netns} type veth peer name p-${h.name} netns ${this.state.switchNetns}`);
+      batch.push(`link add eth1 netns ${h.netns} address ${labMac(h.name)} type veth peer name p-${h.name} netns ${this.state.switchNetns}`);
       if (h.podNetns) batch.push(`link add eth0 netns ${h.podNetns} type veth peer name vpod netns ${h.netns}`);
     }
     const keygen = async (file: string, comment: string) => {
@@ -1273,7 +1293,7 @@ export class Lab {
       fsp.writeFile(path.join(hd, 'sshd_config'), sshdConfig(h.ip)),
       // The base persistent configuration, straight into the host's overlay upper dir.
       ...[
-        ...baseFiles(h, this.state.ifupdownSourceLast),
+        ...(this.baseHook ? this.baseHook(h, baseFiles(h, this.state.ifupdownSourceLast)) : baseFiles(h, this.state.ifupdownSourceLast)),
         { path: '/etc/hosts', mode: 0o644, content: `${hostsHeader(`${h.name}.kubernetes.local ${h.name}`)}${this.etcHostsEntries()}` },
       ].map(async (f) => {
         const p = path.join(hd, 'etc.upper', f.path.replace(/^\/etc\//, ''));
