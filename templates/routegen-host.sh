@@ -63,8 +63,9 @@ target_of() { # STACK TARGET
 		return 0
 	fi
 	case "$2" in '' | *[!0-9a-f-]*) die "not a NetworkManager connection UUID: $2" ;; esac
-	# nmcli -t escapes ':' and '\' in a field with a backslash; the UUID holds neither.
-	f=$(nmcli -t -f UUID,FILENAME connection show | sed -n "s/^$2://p" | sed 's/\\:/:/g; s/\\\\/\\/g')
+	# nmcli -t escapes ':' and '\' in a field with a backslash; the UUID holds neither. In the C
+	# locale it prints every non-ASCII letter as '?'.
+	f=$(LC_ALL=C.UTF-8 nmcli -t -f UUID,FILENAME connection show | sed -n "s/^$2://p" | sed 's/\\:/:/g; s/\\\\/\\/g')
 	case "$f" in
 	/etc/NetworkManager/system-connections/?*) [ -f "$f" ] || die "the keyfile of connection $2 is missing: $f" ;;
 	'') die "NetworkManager has no keyfile for connection $2 (is NetworkManager running?)" ;;

@@ -39,7 +39,8 @@ const DISCOVER_SCRIPT = [
   'if command -v nmcli >/dev/null 2>&1; then',
   '  echo "nm-state=$(nmcli -g GENERAL.STATE device show "$ifc" 2>/dev/null)"',
   '  echo "nm-uuid=$(nmcli -g GENERAL.CON-UUID device show "$ifc" 2>/dev/null)"',
-  '  nmcli -t -f UUID,FILENAME connection show 2>/dev/null | sed "s/^/nm-profile=/"',
+  // (in the C locale nmcli prints every non-ASCII letter of a file name as "?")
+  '  LC_ALL=C.UTF-8 nmcli -t -f UUID,FILENAME connection show 2>/dev/null | sed "s/^/nm-profile=/"',
   'fi',
   'if [ -f /etc/network/interfaces ]; then',
   '  echo "ifupdown-files=$(grep -lsE "^[[:space:]]*iface[[:space:]]+$ifc[[:space:]]" /etc/network/interfaces /etc/network/interfaces.d/* 2>/dev/null | grep -v routegen-pod-routes | tr "\\n" " ")"',

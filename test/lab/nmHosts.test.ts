@@ -121,5 +121,26 @@ if (requireLab({ networkManager: true })) {
     assert.is(st2.code, 0, st2.stdout + st2.stderr);
   });
 
+  nm('a keyfile named with quotes, a colon, a backslash, non-ASCII letters and a leading dash: push changes it (found by UUID), rollback puts the previous one back', async (ctx) => {
+    const lab = needLab(ctx);
+    const odd = `/etc/NetworkManager/system-connections/-r "q'\\ü: 1.nmconnection`;
+    const mv = await lab.exec('server', ['sh', '-c', 'mv -f -- "$0" "$1" && nmcli connection reload && nmcli -t -f UUID,FILENAME connection show --active', FILES.server!, odd]);
+    assert.is(mv.code, 0, mv.stderr);
+    assert.match(mv.stdout, `${UUIDS.server}:/etc/NetworkManager/system-connections/-r "q'\\\\ü\\: 1.nmconnection`);
+    const kept = (await lab.readFile('server', odd))!;
+    const r = await jumpboxRoutegen(lab, ['push', '-i', ctx.inventory!, '-c', '/dev/null', '--hosts', 'server', '--metric', '70']);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /server\s+changed/);
+    assert.match((await lab.readFile('server', odd))!, /^route1=10\.200\.0\.0\/24,192\.168\.10\.101,70$/m);
+    const metrics = (await lab.routes('server')).filter((x) => x.gateway).map((x) => `${x.dst} ${x.metric}`).sort();
+    assert.equal(metrics, ['10.200.0.0/24 70', '10.200.1.0/24 70']);
+    const rb = await jumpboxRoutegen(lab, ['rollback', '-i', ctx.inventory!, '-c', '/dev/null', '--hosts', 'server']);
+    assert.is(rb.code, 0, rb.stdout + rb.stderr);
+    assert.is(await lab.readFile('server', odd), kept);
+    assert.equal(await gatewayRoutes(lab, 'server'), ROUTES.server);
+    assert.ok(await hasAddress(lab, 'server'));
+    assert.is((await jumpboxRoutegen(lab, ['status', '-i', ctx.inventory!, '-c', '/dev/null', '--hosts', 'server'])).code, 0);
+  });
+
   nm.run();
 }
