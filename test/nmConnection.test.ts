@@ -3,6 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { nmKeyfileOf, parseNmProfiles, persistCommand, splitTerse } from '../src/push/nmConnection.js';
+import { loadConfig, settingsFor } from '../src/inventory/config.js';
+import { UserError, formatUserError } from '../src/errors.js';
 import { stateKey } from '../src/push/pushHost.js';
 import { plainName } from '../src/stacks/stack.js';
 
@@ -66,6 +68,23 @@ test('state keys and staged names of any keyfile name pass the remote argument c
   // plain names keep the key earlier versions used
   assert.is(keys[4], 'etc%NetworkManager%system-connections%eth1.nmconnection');
   assert.is(plainName('Wired connection 1'), 'Wired=20connection=201');
+});
+
+test('routegen.yaml: nm-connection takes a UUID as nmcli prints it; anything else is an error at its line and column', () => {
+  const ok = loadConfig(`hosts:\n  node-0:\n    stack: networkmanager\n    nm-connection: ${U}\n`, 'routegen.yaml');
+  assert.is(settingsFor('node-0', ok, {}).nmConnection, U);
+  for (const bad of ['Wired connection 1', U.toUpperCase(), `${U};reboot`]) {
+    try {
+      loadConfig(`hosts:\n  node-0:\n    nm-connection: "${bad}"\n`, 'routegen.yaml');
+      assert.unreachable(`accepted ${bad}`);
+    } catch (e) {
+      assert.instance(e, UserError);
+      const text = formatUserError(e as UserError);
+      assert.match(text, 'routegen.yaml:3:20');
+      assert.match(text, `nm-connection ${JSON.stringify(bad)} is not valid`);
+      assert.match(text, 'the UUID of the NetworkManager connection');
+    }
+  }
 });
 
 test.run();
