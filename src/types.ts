@@ -71,6 +71,10 @@ export interface HostSettings {
    * it on the host (`lan` for `lan: {match: {name: "eth*"}}`); the interface name when unset. */
   netplanId?: string;
   /** NetworkManager: the keyfile of the connection that owns the interface (asked of the host). */
+  /** NetworkManager: the UUID of the connection that owns the interface (`nm-connection`;
+   * default: the interface's active connection, asked of the host). */
+  nmConnection?: string;
+  /** NetworkManager: that connection's keyfile, as NetworkManager reports it (asked of the host). */
   connectionFile?: string;
   metric?: number;
   ssh: SshSettings;

@@ -12,6 +12,9 @@
 #   reapply STACK IFACE TARGET                              apply the unchanged file again (repair)
 #   routes                                                  the kernel's main routing table (JSON)
 #
+# TARGET is the file's path; for STACK networkmanager it is the connection's UUID, and the file
+# is the keyfile NetworkManager reports for it (its name may hold any character).
+#
 # State lives in /var/lib/routegen (0700): KEY.prev (the previous file) or KEY.absent (there was
 # none), KEY.pending (armed; holds the deadline), KEY.failed (the file a rollback replaced),
 # KEY.orig (the file as it was before routegen's first push to it, when there was one).
@@ -53,6 +56,24 @@ apply_ifupdown() { # NEWFILE OLDFILE
 		done
 	rm -f "$STATE/.new-routes" "$STATE/.old-routes"
 	return $rc
+}
+
+# The file behind TARGET (see above), on stdout.
+target_of() { # STACK TARGET
+	if [ "$1" != networkmanager ]; then
+		printf '%s\n' "$2"
+		return 0
+	fi
+	case "$2" in '' | *[!0-9a-f-]*) die "not a NetworkManager connection UUID: $2" ;; esac
+	# nmcli -t escapes ':' and '\' in a field with a backslash; the UUID holds neither. In the C
+	# locale it prints every non-ASCII letter as '?'.
+	f=$(LC_ALL=C.UTF-8 nmcli -t -f UUID,FILENAME connection show | sed -n "s/^$2://p" | sed 's/\\:/:/g; s/\\\\/\\/g')
+	case "$f" in
+	/etc/NetworkManager/system-connections/?*) [ -f "$f" ] || die "the keyfile of connection $2 is missing: $f" ;;
+	'') die "NetworkManager has no keyfile for connection $2 (is NetworkManager running?)" ;;
+	*) die "connection $2 is kept in $f, not in /etc/NetworkManager/system-connections" ;;
+	esac
+	printf '%s\n' "$f"
 }
 
 apply() { # STACK NEWFILE OLDFILE IFACE
@@ -104,13 +125,14 @@ restore_file() { # KEY TARGET
 }
 
 restore() { # KEY TARGET STACK IFACE
+	file=$(target_of "$3" "$2") || exit 1
 	mv -f "$STATE/$1.pending" "$STATE/$1.restoring" 2>/dev/null || {
-		echo "routegen-host: nothing to roll back for $2: the change was confirmed, or already rolled back" >&2
+		echo "routegen-host: nothing to roll back for $file: the change was confirmed, or already rolled back" >&2
 		exit 4
 	}
 	rc=0
-	restore_file "$1" "$2" || rc=1
-	apply "$3" "$2" "$STATE/$1.failed" "$4" || rc=3
+	restore_file "$1" "$file" || rc=1
+	apply "$3" "$file" "$STATE/$1.failed" "$4" || rc=3
 	rm -f "$STATE/$1.restoring"
 	exit $rc
 }
@@ -118,7 +140,8 @@ restore() { # KEY TARGET STACK IFACE
 case "${1:-}" in
 commit)
 	[ $# -eq 8 ] || die "commit: wrong number of arguments"
-	timeout=$2 key=$3 target=$4 mode=$5 stack=$6 staged=$8
+	timeout=$2 key=$3 mode=$5 stack=$6 staged=$8
+	target=$(target_of "$stack" "$4") || exit 1
 	dir=${target%/*}
 	base=${target##*/}
 	mkdir -p "$STATE" && chmod 700 "$STATE" || die "cannot create $STATE"
@@ -152,9 +175,9 @@ commit)
 	fi
 	echo "$(($(now) + timeout))" > "$STATE/$key.pending"
 	if command -v setsid >/dev/null; then
-		setsid -f sh "$SELF" expire "$timeout" "$key" "$target" "$stack" "$7" </dev/null >/dev/null 2>&1
+		setsid -f sh "$SELF" expire "$timeout" "$key" "$4" "$stack" "$7" </dev/null >/dev/null 2>&1
 	else
-		nohup sh "$SELF" expire "$timeout" "$key" "$target" "$stack" "$7" </dev/null >/dev/null 2>&1 &
+		nohup sh "$SELF" expire "$timeout" "$key" "$4" "$stack" "$7" </dev/null >/dev/null 2>&1 &
 	fi || die "cannot start the rollback timer"
 	if [ "$staged" != "-" ]; then
 		mv -f "$staged" "$target" || die "cannot rename $staged to $target"
@@ -197,15 +220,17 @@ confirm)
 rollback)
 	[ $# -eq 5 ] || die "rollback: wrong number of arguments"
 	[ ! -e "$STATE/$2.pending" ] || { echo "routegen-host: a push is waiting for its confirmation; it rolls back by itself" >&2; exit 5; }
+	target_of "$4" "$3" >/dev/null || exit 1
 	: > "$STATE/$2.pending"
 	restore "$2" "$3" "$4" "$5"
 	;;
 reapply)
 	# The file is right but the kernel is not (routes deleted by hand): configure the link again.
 	[ $# -eq 4 ] || die "reapply: wrong number of arguments"
+	file=$(target_of "$2" "$4") || exit 1
 	case "$2" in
 	networkd) networkctl reconfigure "$3" ;;
-	*) apply "$2" "$4" /dev/null "$3" ;;
+	*) apply "$2" "$file" /dev/null "$3" ;;
 	esac || { echo "routegen-host: applying $2 failed" >&2; exit 3; }
 	routes
 	;;

@@ -41,6 +41,8 @@ function writeConfig(path: string, results: DiscoverResult[]): number {
       'networkd-file': r.stack === 'networkd' ? r.networkdFile : undefined,
       'netplan-id': r.stack === 'netplan' ? r.netplanId : undefined,
       'netplan-section': r.stack === 'netplan' ? r.netplanSection : undefined,
+      // NetworkManager: the connection by UUID (its name and file name may change; its UUID not)
+      'nm-connection': r.nmConnection,
     };
     for (const [key, value] of Object.entries(found)) {
       if (value !== undefined) doc.setIn(['hosts', r.host, key], value);
@@ -68,7 +70,9 @@ export async function discoverCommand(args: DiscoverArgs, io: Io): Promise<numbe
         let conn: RemoteHost | undefined;
         try {
           conn = await connect(h, opts);
-          return { host: h.name, address: connectName(h), ...(await discoverHost(conn, h)), seconds: (Date.now() - t0) / 1000 };
+          // (every NetworkManager profile of the host: not part of the result)
+          const { nmProfiles: _, ...found } = await discoverHost(conn, h);
+          return { host: h.name, address: connectName(h), ...found, seconds: (Date.now() - t0) / 1000 };
         } catch (e) {
           return { host: h.name, address: connectName(h), evidence: '', seconds: (Date.now() - t0) / 1000, error: describeError(e, 'connect') };
         } finally {

@@ -11,6 +11,8 @@ export interface HostOverrides {
   networkdFile?: string;
   netplanSection?: NetplanSection;
   netplanId?: string;
+  /** NetworkManager: the connection's UUID. */
+  nmConnection?: string;
   metric?: number;
   ssh?: { user?: string; port?: number; identityFile?: string; via?: ConnectVia };
 }
@@ -40,6 +42,8 @@ export const NETWORKD_FILE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,200}\.network$/
 /** netplan IDs routegen writes as a YAML key: a plain word (`lan`, `id0`, `default`,
  * `enp0s8`); netplan itself accepts more, but these reach the file unquoted. */
 export const NETPLAN_ID_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+/** A NetworkManager connection UUID, as nmcli prints it (lower case). */
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const SSH_USER_RE = /^[a-z_][a-z0-9_.-]{0,31}$/;
 
 type Check<T> = (value: unknown) => { ok: true; value: T } | { ok: false; message: string; hint?: string };
@@ -75,6 +79,7 @@ export const checks = {
   networkdFile: pattern('networkd-file', NETWORKD_FILE_RE, 'the name of the .network file that manages the interface, e.g. 10-eth1.network'),
   netplanSection: oneOf('netplan-section', NETPLAN_SECTIONS),
   netplanId: pattern('netplan-id', NETPLAN_ID_RE, 'the ID that defines the interface in netplan\'s files (`lan` in "ethernets: lan: {match: ...}"); `networkctl status IFACE` names it: "Network File: /run/systemd/network/10-netplan-<ID>.network"'),
+  nmConnection: pattern('nm-connection', UUID_RE, 'the UUID of the NetworkManager connection, as `nmcli -f DEVICE,UUID connection show --active` prints it (lower case), e.g. 7712437e-dd9b-509e-af31-b21d19513c33'),
   metric: integer('metric', 0, 4294967295),
   user: pattern('ssh user', SSH_USER_RE, 'a login name such as root or debian'),
   port: integer('ssh port', 1, 65535),
@@ -88,6 +93,7 @@ const HOST_KEYS: Record<string, keyof typeof checks | 'ssh'> = {
   'networkd-file': 'networkdFile',
   'netplan-section': 'netplanSection',
   'netplan-id': 'netplanId',
+  'nm-connection': 'nmConnection',
   metric: 'metric',
   ssh: 'ssh',
 };
@@ -108,7 +114,7 @@ function scalarValue(node: YamlNode | null | undefined): unknown {
 
 /**
  * Reads routegen.yaml: `defaults:` and `hosts: {<hostname>: ...}`, each with stack, interface,
- * networkd-file, netplan-section, netplan-id, metric and ssh {user, port, identity-file, via}; and `allow-special-pod-subnets`. Unknown keys, wrong types and
+ * networkd-file, netplan-section, netplan-id, nm-connection, metric and ssh {user, port, identity-file, via}; and `allow-special-pod-subnets`. Unknown keys, wrong types and
  * invalid values are errors with file:line:column; every problem is reported at once.
  */
 export function loadConfig(text: string, file: string): Config {
@@ -254,6 +260,7 @@ export function settingsFor(host: string, config: Config, flags: HostOverrides):
     if (l.networkdFile !== undefined) s.networkdFile = l.networkdFile;
     if (l.netplanSection !== undefined) s.netplanSection = l.netplanSection;
     if (l.netplanId !== undefined) s.netplanId = l.netplanId;
+    if (l.nmConnection !== undefined) s.nmConnection = l.nmConnection;
     if (l.metric !== undefined) s.metric = l.metric;
     if (l.ssh) {
       for (const [k, v] of Object.entries(l.ssh)) if (v !== undefined) (s.ssh as unknown as Record<string, unknown>)[k] = v;

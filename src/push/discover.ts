@@ -1,6 +1,6 @@
-import { INTERFACE_RE, NETPLAN_ID_RE, NETWORKD_FILE_RE } from '../inventory/config.js';
+import { INTERFACE_RE, NETPLAN_ID_RE, NETWORKD_FILE_RE, UUID_RE } from '../inventory/config.js';
 import type { RemoteHost } from '../remote/connection.js';
-import { NM_KEYFILE_DIR } from '../stacks/networkmanager.js';
+import { nmKeyfileOf, parseNmProfiles, type NmProfile } from './nmConnection.js';
 import { parse } from 'yaml';
 import { NETPLAN_SECTIONS, type HostPlan, type HostSettings, type NetplanSection, type StackName } from '../types.js';
 
@@ -11,8 +11,11 @@ export interface Discovery {
   stack?: StackName;
   /** networkd: the `.network` file managing the interface, as `networkctl status` names it. */
   networkdFile?: string;
-  /** NetworkManager: the keyfile of the interface's active connection. */
+  /** NetworkManager: the UUID of the interface's active connection, and its file as NM reports it. */
+  nmConnection?: string;
   connectionFile?: string;
+  /** NetworkManager: every profile's UUID and file (to find the one routegen.yaml names). */
+  nmProfiles?: NmProfile[];
   /** netplan: the section defining the interface. */
   netplanSection?: NetplanSection;
   /** netplan: the ID that defines the interface, as netplan resolved it (the name of the file it
@@ -40,7 +43,9 @@ const DISCOVER_SCRIPT = [
   'fi',
   'if command -v nmcli >/dev/null 2>&1; then',
   '  echo "nm-state=$(nmcli -g GENERAL.STATE device show "$ifc" 2>/dev/null)"',
-  '  echo "nm-file=$(nmcli -t -f DEVICE,FILENAME connection show --active 2>/dev/null | sed -n "s/^$ifc://p")"',
+  '  echo "nm-uuid=$(nmcli -g GENERAL.CON-UUID device show "$ifc" 2>/dev/null)"',
+  // (in the C locale nmcli prints every non-ASCII letter of a file name as "?")
+  '  LC_ALL=C.UTF-8 nmcli -t -f UUID,FILENAME connection show 2>/dev/null | sed "s/^/nm-profile=/"',
   'fi',
   'if [ -f /etc/network/interfaces ]; then',
   '  echo "ifupdown-files=$(grep -lsE "^[[:space:]]*iface[[:space:]]+$ifc[[:space:]]" /etc/network/interfaces /etc/network/interfaces.d/* 2>/dev/null | grep -v routegen-pod-routes | tr "\\n" " ")"',
@@ -99,9 +104,13 @@ function netplanFiles(out: string): Array<{ path: string; text: string }> {
 export function interpretDiscovery(out: string): Discovery {
   const head = out.split(/^@@netplan-file .*$/m)[0] ?? '';
   const facts = new Map<string, string>();
+  const nmProfileLines: string[] = [];
   for (const line of head.split('\n')) {
     const eq = line.indexOf('=');
-    if (eq > 0) facts.set(line.slice(0, eq), line.slice(eq + 1).trim());
+    if (eq <= 0) continue;
+    // (a profile's file name may end in a space: not trimmed)
+    if (line.slice(0, eq) === 'nm-profile') nmProfileLines.push(line.slice(eq + 1));
+    else facts.set(line.slice(0, eq), line.slice(eq + 1).trim());
   }
   const d: Discovery = { evidence: '' };
   const ifc = facts.get('iface')?.replace(/@.*$/, '');
@@ -112,8 +121,12 @@ export function interpretDiscovery(out: string): Discovery {
   const state = facts.get('networkd-state') ?? '';
   const managed = file !== '' && !/\bunmanaged\b/.test(state);
   const base = file.split('/').pop() ?? '';
-  const nmFile = (facts.get('nm-file') ?? '').replace(/\\:/g, ':');
   const nmUp = /^100\b/.test(facts.get('nm-state') ?? '');
+  // NetworkManager: the link's active connection by UUID, its file as NetworkManager reports it
+  const nmProfiles = parseNmProfiles(nmProfileLines);
+  const uuid = facts.get('nm-uuid') ?? '';
+  const nmConnection = UUID_RE.test(uuid) ? uuid : undefined;
+  const nmFile = nmProfiles.find((p) => p.uuid === nmConnection)?.file ?? '';
   // netplan renders to networkd or to NetworkManager: either way its YAML is where routes go.
   const generated = managed && netplanIdOf(file) !== undefined ? file : nmUp && netplanIdOf(nmFile) !== undefined ? nmFile : undefined;
   if (generated) {
@@ -133,8 +146,10 @@ export function interpretDiscovery(out: string): Discovery {
     d.evidence = `networkctl: managed by ${file}`;
   } else if (nmUp) {
     d.stack = 'networkmanager';
+    d.nmProfiles = nmProfiles;
+    if (nmConnection) d.nmConnection = nmConnection;
     if (nmFile) d.connectionFile = nmFile;
-    d.evidence = `NetworkManager: ${facts.get('nm-state')}${nmFile ? `, connection ${nmFile}` : ''}`;
+    d.evidence = `NetworkManager: ${facts.get('nm-state')}${d.nmConnection ? `, connection ${d.nmConnection}` : ''}${nmFile ? ` (${JSON.stringify(nmFile)})` : ''}`;
   } else if (facts.get('ifupdown-up') === 'yes' || (facts.get('ifupdown-files') ?? '') !== '') {
     d.stack = 'ifupdown';
     d.evidence = facts.get('ifupdown-up') === 'yes' ? 'ifupdown brought it up (/run/network/ifstate)' : `defined in ${facts.get('ifupdown-files')}`;
@@ -173,7 +188,7 @@ export async function networkdFileOf(conn: RemoteHost, iface: string): Promise<s
  * discovery. What the user gave always wins. Returns the settings and what was discovered, or
  * an explanation of why it could not be.
  */
-export async function completeSettings(conn: RemoteHost, h: HostPlan): Promise<{ settings: HostSettings; discovered?: Discovery; problem?: string }> {
+export async function completeSettings(conn: RemoteHost, h: HostPlan): Promise<{ settings: HostSettings; discovered?: Discovery; problem?: string; hint?: string }> {
   const s = h.settings;
   const needFile =
     ((s.stack === undefined || s.stack === 'networkd') && !s.networkdFile) ||
@@ -196,19 +211,14 @@ export async function completeSettings(conn: RemoteHost, h: HostPlan): Promise<{
     if (!settings.netplanSection) settings.netplanSection = (found && settings.netplanId === d.netplanId && d.netplanSection) || 'ethernets';
   }
   if (settings.stack === 'networkmanager' && !settings.connectionFile) {
-    const f = d.stack === 'networkmanager' && d.interface === settings.interface ? d.connectionFile : undefined;
-    // Only keyfiles can be edited (not ifcfg-rh files, not in-memory profiles in /run), and the
-    // path is passed to commands on the host: it must be a plain one.
-    if (!f || !f.startsWith(NM_KEYFILE_DIR) || !/^[A-Za-z0-9_@%+=:,./-]+$/.test(f) || f.split('/').includes('..')) {
-      return {
-        settings,
-        discovered: d,
-        problem: f
-          ? `${h.name}'s connection for ${settings.interface} is ${JSON.stringify(f)}: routegen edits only keyfiles in ${NM_KEYFILE_DIR} with plain names (\`nmcli connection migrate\` turns an ifcfg profile into a keyfile)`
-          : `cannot find the keyfile of ${settings.interface}'s NetworkManager connection on ${h.name}: ${d.evidence}`,
-      };
+    if (d.stack !== 'networkmanager' || d.interface !== settings.interface) {
+      return { settings, discovered: d, problem: `cannot find ${settings.interface}'s NetworkManager connection on ${h.name}: ${d.evidence}` };
     }
-    settings.connectionFile = f;
+    // Only keyfiles in /etc can be edited (not ifcfg-rh files, not profiles in /run).
+    const k = nmKeyfileOf(h.name, settings.interface ?? '', d.nmConnection, d.nmProfiles ?? [], settings.nmConnection);
+    if ('problem' in k) return { settings, discovered: d, problem: k.problem, hint: k.hint };
+    settings.nmConnection = k.uuid;
+    settings.connectionFile = k.file;
   }
   if (settings.stack === 'networkd' && !settings.networkdFile) {
     settings.networkdFile = d.stack === 'networkd' && d.interface === settings.interface ? d.networkdFile : settings.interface ? `10-${settings.interface}.network` : undefined;

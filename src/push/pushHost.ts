@@ -6,6 +6,7 @@ import { sudoHint } from '../remote/errors.js';
 import { resolveSshTarget, type SshTarget } from '../remote/sshConfig.js';
 import { TEMPLATE_DIR, renderHost } from '../render.js';
 import { STACKS, type StackModule } from '../stacks/index.js';
+import { plainName } from '../stacks/stack.js';
 import { UserError } from '../errors.js';
 import { cidrRange } from '../ip.js';
 import { mergeKeyfileRoutes } from '../stacks/nmKeyfile.js';
@@ -109,9 +110,10 @@ export function connectName(h: HostPlan): string {
   }
 }
 
-/** The state key of a target path: its path with `/` as `%` (safe in a file name and argument). */
+/** The state key of a target path: its path with `/` as `%`, any other character that is not
+ * safe in a file name and an argument as `=XX` (a keyfile may be named `Wired connection 1`). */
 export function stateKey(path: string): string {
-  return path.replace(/^\//, '').replace(/\//g, '%');
+  return path.replace(/^\//, '').split('/').map(plainName).join('%');
 }
 
 export function unifiedDiff(path: string, current: string | null, planned: string | null): string {
@@ -161,13 +163,15 @@ export async function connect(h: HostPlan, opts: Pick<PushOptions, 'sshConfig' |
 
 /**
  * The host's full settings (what the user left open asked of the host, on this connection), its
- * stack and the path of routegen's file there; push, status and rollback all start with it.
+ * stack, the path of routegen's file there and what the host script is told in its place
+ * (`target`); push, status and rollback all start with it.
  */
-export async function resolveHost(conn: RemoteHost, h0: HostPlan): Promise<{ h: HostPlan; stack: StackModule; path: string }> {
-  const { settings, problem } = await completeSettings(conn, h0);
-  if (problem) throw new StepError('discover', problem, undefined, 'give the stack and interface with flags or in routegen.yaml (`routegen discover --write` records what it finds)');
+export async function resolveHost(conn: RemoteHost, h0: HostPlan): Promise<{ h: HostPlan; stack: StackModule; path: string; target: string }> {
+  const { settings, problem, hint } = await completeSettings(conn, h0);
+  if (problem) throw new StepError('discover', problem, undefined, hint ?? 'give the stack and interface with flags or in routegen.yaml (`routegen discover --write` records what it finds)');
   const stack = STACKS[settings.stack!];
-  return { h: { ...h0, settings }, stack, path: stack.path(settings) };
+  const path = stack.path(settings);
+  return { h: { ...h0, settings }, stack, path, target: stack.hostTarget?.(settings) ?? path };
 }
 
 /** Writing network configuration needs root: the login user, or `sudo -n` without a password. */
@@ -284,11 +288,11 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
     conn = await connect(h0, opts);
     if (!opts.dryRun && !opts.diffOnly) requirePrivilege(conn);
     where = 'discover';
-    const { h, stack, path } = await resolveHost(conn, h0);
+    const { h, stack, path, target } = await resolveHost(conn, h0);
     const iface = h.settings.interface!;
     const key = stateKey(path);
     Object.assign(result, { path, stack: stack.name, interface: iface });
-    restoreArgs = ['sh', HOST_SCRIPT, 'restore', key, path, stack.name, iface];
+    restoreArgs = ['sh', HOST_SCRIPT, 'restore', key, target, stack.name, iface];
     where = 'check';
     step('checking');
     await preflight(conn, stack, h);
@@ -330,7 +334,7 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
       result.problems = describeRouteCheck(check);
       where = 'apply';
       step('applying');
-      const r = await conn.exec(['sh', HOST_SCRIPT, 'reapply', h.settings.stack!, iface, path], { sudo: true });
+      const r = await conn.exec(['sh', HOST_SCRIPT, 'reapply', h.settings.stack!, iface, target], { sudo: true });
       if (r.code !== 0) throw new StepError('apply', `applying ${stack.name} failed (exit ${r.code})`, r.stderr);
       where = 'verify';
       step('verifying');
@@ -358,7 +362,7 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
     hostRollback = async () =>
       explainHostRollback({ probe: await w.result(), armedAt, rollbackDueAt, confirmTimeoutS: opts.confirmTimeoutS, h, stack, path, previous: current, failedCopy: `${STATE_DIR}/${key}.failed`, routesScript: ROUTES_SCRIPT });
     const commit = await conn.exec(
-      ['sh', HOST_SCRIPT, 'commit', String(opts.confirmTimeoutS), key, path, `0${stack.mode.toString(8)}`, h.settings.stack!, iface, staged],
+      ['sh', HOST_SCRIPT, 'commit', String(opts.confirmTimeoutS), key, target, `0${stack.mode.toString(8)}`, h.settings.stack!, iface, staged],
       { sudo: true, timeoutMs: Math.max(opts.commandTimeoutS, opts.confirmTimeoutS) * 1000 },
     );
     if (commit.code === 5) throw new StepError('apply', 'an earlier push of this host is still waiting for its confirmation', commit.stderr, 'wait for its automatic rollback (at most --confirm-timeout seconds), then push again');

@@ -99,11 +99,11 @@ export async function rollbackHost(h0: HostPlan, opts: Opts): Promise<RollbackRe
   let conn: RemoteHost | undefined;
   try {
     conn = await connect(h0, opts);
-    const { h, stack, path } = await resolveHost(conn, h0);
+    const { h, stack, path, target } = await resolveHost(conn, h0);
     res.path = path;
     requirePrivilege(conn);
     {
-      const r = await conn.exec(['sh', HOST_SCRIPT, 'rollback', stateKey(path), path, h.settings.stack!, h.settings.interface!], { sudo: true });
+      const r = await conn.exec(['sh', HOST_SCRIPT, 'rollback', stateKey(path), target, h.settings.stack!, h.settings.interface!], { sudo: true });
       if (r.code === 127 || /can't open|No such file/.test(r.stderr)) {
         res.error = { step: 'rollback', message: `routegen has not pushed to ${h.name}: there is nothing to roll back` };
       } else if (r.code === 0) {

@@ -1,5 +1,5 @@
 import { keyfileRoutes, KEYFILE_MODE } from './nmKeyfile.js';
-import { BIN_DIRS, type StackModule } from './stack.js';
+import { BIN_DIRS, plainName, type StackModule } from './stack.js';
 
 /** Where routegen edits NetworkManager connections: keyfiles only (not ifcfg-rh, not /run). */
 export const NM_KEYFILE_DIR = '/etc/NetworkManager/system-connections/';
@@ -9,6 +9,8 @@ export const NM_KEYFILE_DIR = '/etc/NetworkManager/system-connections/';
  * edits the keyfile of the connection that owns the interface, and owns exactly the routes in
  * it whose destination lies inside the cluster's pod subnets (src/stacks/nmKeyfile.ts); every
  * other line of the connection is kept. Applied with `nmcli connection load` + `device reapply`.
+ * The connection is known by its UUID (src/push/nmConnection.ts): the keyfile's name may hold
+ * spaces, quotes or any other character, so it only travels over SFTP, never as an argument.
  */
 export const networkmanager: StackModule = {
   name: 'networkmanager',
@@ -17,10 +19,12 @@ export const networkmanager: StackModule = {
   merges: true,
   required: ['interface'],
   path: (s) => s.connectionFile ?? '',
-  hiddenName: (base, tag) => `.${base}.${tag}`,
+  hostTarget: (s) => s.nmConnection ?? '',
+  // NM ignores hidden files; the name is sent to the host script, so it must be a plain one.
+  hiddenName: (base, tag) => `.${plainName(base)}.${tag}`,
   preflight: (s) => [
     { what: 'nmcli', paths: BIN_DIRS.map((d) => `${d}/nmcli`), hint: 'is NetworkManager installed? If the host uses another stack, set it accordingly' },
-    { what: `the connection keyfile ${s.connectionFile}`, paths: [s.connectionFile ?? ''], hint: `\`nmcli -f DEVICE,FILENAME connection show --active\` names the keyfile of ${s.interface}'s connection` },
+    { what: `the connection keyfile ${s.connectionFile}`, paths: [s.connectionFile ?? ''], hint: `\`nmcli -f DEVICE,UUID,FILENAME connection show --active\` names the keyfile of ${s.interface}'s connection` },
   ],
   routes: (content) =>
     keyfileRoutes(content)

@@ -17,6 +17,10 @@ export interface StackModule {
   required: Array<'interface' | 'networkdFile'>;
   /** Absolute path of the one file routegen owns on the host. */
   path(settings: HostSettings): string;
+  /** What the host script gets as TARGET when it is not the path (NetworkManager: the
+   * connection's UUID; the script asks NetworkManager for the file, whose name may hold any
+   * character and so is never sent as an argument). */
+  hostTarget?(settings: HostSettings): string;
   /** File names this stack ignores in the file's directory: temporary and backup names must be
    * invisible to it (networkd reads `*.conf` in a drop-in directory, netplan `*.yaml`,
    * ifupdown's source-directory only names matching ^[a-zA-Z0-9_-]+$). */
@@ -43,3 +47,12 @@ export interface PreflightCheck {
 }
 
 export const BIN_DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+/**
+ * `text` with every byte outside [A-Za-z0-9_@+:,.-] written as `=XX` (its hex value): a name
+ * that passes the remote layer's argument check and that no other text maps to. Plain names
+ * stay as they are.
+ */
+export function plainName(text: string): string {
+  return [...Buffer.from(text, 'utf8')].map((b) => (/[A-Za-z0-9_@+:,.-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `=${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+}

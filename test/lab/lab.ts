@@ -67,6 +67,24 @@ export interface LabOptions {
    * Default false.
    */
   dualStack?: boolean;
+  /**
+   * Replaces a host's base persistent files (`files`: the stack's own); test/lab/nmBases.ts
+   * builds NetworkManager hosts as installers and cloud-init leave them. Default: unchanged.
+   */
+  baseFiles?: (host: { name: string; ip: string; stack: LabStack }, files: LabFile[]) => LabFile[];
+}
+
+/** A file of a host's base persistent configuration. */
+export interface LabFile {
+  path: string;
+  mode: number;
+  content: string;
+}
+
+/** The fixed MAC address of a host's eth1 (locally administered), so a base can match on it. */
+export function labMac(hostname: string): string {
+  const h = createHash('sha256').update(`routegen-lab-mac:${hostname}`).digest();
+  return ['02', ...[...h.subarray(0, 5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
 export interface LabHost {
@@ -1019,6 +1037,7 @@ export class Lab {
   readonly dualStack: boolean;
 
   private readonly state: LabState;
+  private baseHook: LabOptions['baseFiles'];
   private readonly children = new Set<ChildProcess>();
   private watchdog: ChildProcess | undefined;
   private isDown = false;
@@ -1132,6 +1151,7 @@ export class Lab {
       createdAt: new Date().toISOString(),
     };
     const lab = new Lab(state);
+    lab.baseHook = opts.baseFiles;
     // From here on, anything that goes wrong (or a ^C) tears down what exists. A persistent
     // lab is left to its owner once it is up.
     liveLabs.add(lab);
@@ -1179,8 +1199,8 @@ export class Lab {
     batch.push(`link add br0 netns ${this.state.switchNetns} type bridge`);
     batch.push(`link add eth1 netns ${this.state.jumpboxNetns} type veth peer name p-jumpbox netns ${this.state.switchNetns}`);
     for (const h of hosts) {
-      const mac = h.base && LAB_BASES[h.base].fixedMac ? ` address ${macOf(h.ip)}` : '';
-      batch.push(`link add eth1${mac} netns ${h.netns} type veth peer name p-${h.name} netns ${this.state.switchNetns}`);
+      const mac = h.base && LAB_BASES[h.base].fixedMac ? macOf(h.ip) : labMac(h.name);
+      batch.push(`link add eth1 netns ${h.netns} address ${mac} type veth peer name p-${h.name} netns ${this.state.switchNetns}`);
       if (h.podNetns) batch.push(`link add eth0 netns ${h.podNetns} type veth peer name vpod netns ${h.netns}`);
     }
     const keygen = async (file: string, comment: string) => {
@@ -1292,7 +1312,11 @@ export class Lab {
       fsp.writeFile(path.join(hd, 'sshd_config'), sshdConfig(h.ip)),
       // The base persistent configuration, straight into the host's overlay upper dir.
       ...[
-        ...(h.base ? [{ path: '/etc/hostname', mode: 0o644, content: `${h.name}\n` }, ...LAB_BASES[h.base].files({ ip: h.ip, prefixlen: PREFIXLEN })] : baseFiles(h, this.state.ifupdownSourceLast)),
+        ...(h.base
+          ? [{ path: '/etc/hostname', mode: 0o644, content: `${h.name}\n` }, ...LAB_BASES[h.base].files({ ip: h.ip, prefixlen: PREFIXLEN })]
+          : this.baseHook
+            ? this.baseHook(h, baseFiles(h, this.state.ifupdownSourceLast))
+            : baseFiles(h, this.state.ifupdownSourceLast)),
         { path: '/etc/hosts', mode: 0o644, content: `${hostsHeader(`${h.name}.kubernetes.local ${h.name}`)}${this.etcHostsEntries()}` },
       ].map(async (f) => {
         const p = path.join(hd, 'etc.upper', f.path.replace(/^\/etc\//, ''));
