@@ -45,6 +45,13 @@ function remoteOptions(y: Argv) {
     .option('command-timeout', { type: 'number', default: 120, describe: 'seconds for one remote command', group: 'SSH:' });
 }
 
+/** The commands that change hosts (push, remove): how long to wait for the kernel and for the confirmation. */
+function commitOptions(y: Argv) {
+  return y
+    .option('confirm-timeout', { type: 'number', default: 60, describe: 'seconds after which a host that was not confirmed rolls back by itself' })
+    .option('verify-timeout', { type: 'number', default: 15, describe: 'seconds to wait for the kernel to match the change' });
+}
+
 /**
  * `plan` and `render` with nothing unusual, parsed without yargs: loading and setting up yargs is
  * ~100 ms, half of routegen's startup. Anything else — help, --version, the remote commands, and
@@ -166,10 +173,8 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       'push',
       'deliver, apply, verify in the kernel, confirm — or roll back by itself',
       (y) =>
-        remoteOptions(stackOptions(common(y)))
+        commitOptions(remoteOptions(stackOptions(common(y))))
           .option('dry-run', { alias: 'n', type: 'boolean', describe: 'connect and compare, print what would change, write nothing' })
-          .option('confirm-timeout', { type: 'number', default: 60, describe: 'seconds after which a host that was not confirmed rolls back by itself' })
-          .option('verify-timeout', { type: 'number', default: 15, describe: 'seconds to wait for the routes to appear in the kernel' })
           .example('$0 push -i machines.txt --stack networkd --interface eth1', '')
           .example('$0 push --dry-run', 'show what would change'),
       // The remote commands load ssh2 & co. (~70 ms) only when they run: plan and render never need them.
@@ -197,6 +202,16 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       (a) => run(async () => (await import('./commands/status.js')).rollbackCommand(a as unknown as PushArgs, io))(),
     )
     .command(
+      'remove',
+      "take routegen off the hosts: its file (or its routes in a NetworkManager keyfile), its routes in the kernel, its state and helper script — same safety as push",
+      (y) =>
+        commitOptions(remoteOptions(stackOptions(common(y))))
+          .option('dry-run', { alias: 'n', type: 'boolean', describe: 'connect and show what would go, change nothing' })
+          .example('$0 remove --dry-run', 'show what would go')
+          .example('$0 remove --hosts node-0', 'take routegen off node-0 only'),
+      (a) => run(async () => (await import('./commands/remove.js')).removeCommand(a as unknown as PushArgs, io))(),
+    )
+    .command(
       'discover',
       "find each host's network stack, the interface holding its address and (networkd) its .network file (read only)",
       (y) =>
@@ -205,7 +220,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
           .example('$0 discover --write', 'then `routegen render` works offline'),
       (a) => run(async () => (await import('./commands/discover.js')).discoverCommand(a as unknown as DiscoverArgs, io))(),
     )
-    .demandCommand(1, 'Name a command: plan, render, push, diff, status, rollback or discover. See routegen --help.')
+    .demandCommand(1, 'Name a command: plan, render, push, diff, status, rollback, remove or discover. See routegen --help.')
     .strict()
     .recommendCommands()
     .version(pkg.version)

@@ -6,6 +6,7 @@ export const networkd: StackModule = {
   name: 'networkd',
   mode: 0o644,
   template: 'networkd.hbs',
+  dropInDir: true,
   required: ['interface', 'networkdFile'],
   path: (s) => `/etc/systemd/network/${s.networkdFile}.d/60-routegen-pod-routes.conf`,
   hiddenName: (base, tag) => `.${base}.${tag}`,

@@ -10,6 +10,9 @@ export interface StackModule {
   template: string;
   /** The file is the host's own, edited in place (NetworkManager): nothing to render offline. */
   merges?: boolean;
+  /** The file's directory exists only to hold drop-ins (networkd's `<name>.network.d`):
+   * `routegen remove` deletes it when routegen's file leaves it empty. */
+  dropInDir?: boolean;
   /** Settings a host needs before its file can be rendered. */
   required: Array<'interface' | 'networkdFile'>;
   /** Absolute path of the one file routegen owns on the host. */

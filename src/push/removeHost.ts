@@ -1,0 +1,91 @@
+import { posix } from 'node:path';
+import { cidrRange } from '../ip.js';
+import type { RemoteHost } from '../remote/connection.js';
+import { STACKS } from '../stacks/index.js';
+import type { HostPlan } from '../types.js';
+import { extraRoutes } from './kernel.js';
+import { connect, describeError, kernelRoutes, pushHost, STATE_DIR, type HostResult, type PushOptions } from './pushHost.js';
+
+/** What became of routegen's state directory (its helper script, backups, owned routes). */
+export type StateOutcome = 'removed' | 'none' | 'would remove' | 'kept';
+
+export interface RemoveResult extends HostResult {
+  /** /var/lib/routegen: removed, was not there, would go (dry run), or kept (removal failed). */
+  state: StateOutcome;
+  /** Routes via a gateway into the cluster's pod subnets still in the kernel afterwards: not
+   * from routegen's file (made by hand, or by something else), so remove leaves them. */
+  leftover: string[];
+}
+
+/**
+ * Takes routegen off one host: push's own engine applies an empty plan (routegen's file deleted;
+ * on NetworkManager, the pod routes taken out of the keyfile), with the same backup, automatic
+ * rollback, verification in the kernel and confirmation from a new connection. Only once that
+ * is confirmed, a new connection deletes routegen's state directory and helper script (and a
+ * networkd drop-in directory routegen's file leaves empty), and checks that no route into the
+ * cluster's pod subnets is left in the kernel. A dry run changes nothing and says what would go.
+ */
+export async function removeHost(h0: HostPlan, opts: PushOptions): Promise<RemoveResult> {
+  const t0 = Date.now();
+  // pushHost's 'done' is ours to announce, after the state is gone.
+  const onStep: PushOptions['onStep'] = (host, s) => {
+    if (s !== 'done') opts.onStep?.(host, s);
+  };
+  const pushed = await pushHost({ ...h0, routes: [] }, { ...opts, onStep });
+  const res: RemoveResult = { ...pushed, state: 'kept', leftover: [] };
+  const ok = pushed.outcome === 'changed' || pushed.outcome === 'unchanged' || pushed.outcome === 'would change';
+  if (!ok || !pushed.path) {
+    opts.onStep?.(h0.name, 'done');
+    return res;
+  }
+  let conn: RemoteHost | undefined;
+  let step = 'connect';
+  try {
+    conn = await connect(h0, opts);
+    step = 'remove state';
+    const present = (await conn.stat(STATE_DIR)) !== null;
+    if (opts.dryRun || opts.diffOnly) {
+      res.state = present ? 'would remove' : 'none';
+    } else {
+      // Constant paths (and the stack's own path), checked by exec; run as root like the helper.
+      if (present) {
+        const r = await conn.exec(['rm', '-rf', '--', STATE_DIR], { sudo: true });
+        if (r.code !== 0 || (await conn.stat(STATE_DIR)) !== null) throw new RemoveError(step, `cannot delete ${STATE_DIR} (exit ${r.code})`, r.stderr);
+      }
+      res.state = present ? 'removed' : 'none';
+      // networkd: the drop-in directory exists for routegen's file alone unless it holds others.
+      const dir = posix.dirname(pushed.path);
+      if (STACKS[pushed.stack as keyof typeof STACKS]?.dropInDir && (await conn.stat(dir)) !== null && (await conn.list(dir)).length === 0) {
+        const r = await conn.exec(['rmdir', '--', dir], { sudo: true });
+        if (r.code !== 0) throw new RemoveError(step, `cannot delete the empty directory ${dir} (exit ${r.code})`, r.stderr);
+      }
+    }
+    if (opts.dryRun || opts.diffOnly) return res;
+    step = 'verify';
+    res.leftover = extraRoutes(await kernelRoutes(conn), [], opts.cluster, cidrRange).map((k) => `${k.dst} via ${k.gateway}${k.dev ? ` dev ${k.dev}` : ''}`);
+    if (res.leftover.length) {
+      res.problems = res.leftover.map((l) => `${l}: still in the kernel`);
+      throw new RemoveError(step, `routes into the cluster's pod subnets are still in the kernel, though none is in ${pushed.path} any more`, undefined,
+        `they were added by hand or by something else (\`ip route del DESTINATION\` removes one now; a reboot drops them unless another configuration adds them)`);
+    }
+  } catch (e) {
+    res.error = e instanceof RemoveError ? { step: e.step, message: e.message, stderr: e.stderr?.trim() || undefined, hint: e.hint } : describeError(e, step);
+    res.outcome = 'failed';
+  } finally {
+    await conn?.close().catch(() => undefined);
+    res.seconds = (Date.now() - t0) / 1000;
+    opts.onStep?.(h0.name, 'done');
+  }
+  return res;
+}
+
+class RemoveError extends Error {
+  constructor(
+    readonly step: string,
+    message: string,
+    readonly stderr?: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
