@@ -44,7 +44,8 @@ apply_ifupdown() { # NEWFILE OLDFILE
 	done < "$STATE/.new-routes"
 	# Whole lines: a route whose gateway or metric changed is a different kernel route. The
 	# gateway and metric in the delete make sure it never removes the route just replaced.
-	awk 'NR == FNR { keep[$0] = 1; next } !($0 in keep)' "$STATE/.new-routes" "$STATE/.old-routes" |
+	# (Not NR == FNR: with no new routes at all, that holds in the old file too.)
+	awk 'FILENAME == ARGV[1] { keep[$0] = 1; next } !($0 in keep)' "$STATE/.new-routes" "$STATE/.old-routes" |
 		while read -r dst via gw dev ifc rest; do
 			# shellcheck disable=SC2086 # rest is "onlink [metric N]"
 			ip route del "$dst" "$via" "$gw" "$dev" "$ifc" $rest 2>/dev/null || true

@@ -2,9 +2,9 @@ import { posix } from 'node:path';
 import { cidrRange } from '../ip.js';
 import type { RemoteHost } from '../remote/connection.js';
 import { STACKS } from '../stacks/index.js';
-import type { HostPlan } from '../types.js';
+import type { HostPlan, StackName } from '../types.js';
 import { extraRoutes } from './kernel.js';
-import { connect, describeError, kernelRoutes, pushHost, STATE_DIR, type HostResult, type PushOptions } from './pushHost.js';
+import { connect, connectName, describeError, kernelRoutes, pushHost, STATE_DIR, type HostResult, type PushOptions } from './pushHost.js';
 
 /** What became of routegen's state directory (its helper script, backups, owned routes). */
 export type StateOutcome = 'removed' | 'none' | 'would remove' | 'kept';
@@ -21,52 +21,51 @@ export interface RemoveResult extends HostResult {
  * Takes routegen off one host: push's own engine applies an empty plan (routegen's file deleted;
  * on NetworkManager, the pod routes taken out of the keyfile), with the same backup, automatic
  * rollback, verification in the kernel and confirmation from a new connection. Only once that
- * is confirmed, a new connection deletes routegen's state directory and helper script (and a
- * networkd drop-in directory routegen's file leaves empty), and checks that no route into the
- * cluster's pod subnets is left in the kernel. A dry run changes nothing and says what would go.
+ * is confirmed, a third connection (opened first, to see whether routegen had state there)
+ * deletes routegen's state directory and helper script (and a networkd drop-in directory that
+ * routegen's file leaves empty), and checks that no route into the cluster's pod subnets is left
+ * in the kernel. A dry run changes nothing and says what would go.
  */
 export async function removeHost(h0: HostPlan, opts: PushOptions): Promise<RemoveResult> {
   const t0 = Date.now();
-  // pushHost's 'done' is ours to announce, after the state is gone.
-  const onStep: PushOptions['onStep'] = (host, s) => {
-    if (s !== 'done') opts.onStep?.(host, s);
-  };
-  const pushed = await pushHost({ ...h0, routes: [] }, { ...opts, onStep });
-  const res: RemoveResult = { ...pushed, state: 'kept', leftover: [] };
-  const ok = pushed.outcome === 'changed' || pushed.outcome === 'unchanged' || pushed.outcome === 'would change';
-  if (!ok || !pushed.path) {
-    opts.onStep?.(h0.name, 'done');
-    return res;
-  }
+  const res: RemoveResult = { host: h0.name, address: connectName(h0), outcome: 'failed', routes: 0, seconds: 0, state: 'kept', leftover: [] };
   let conn: RemoteHost | undefined;
   let step = 'connect';
   try {
+    // This connection waits while push's engine runs on its own two, and then cleans up.
+    opts.onStep?.(h0.name, 'connecting');
     conn = await connect(h0, opts);
+    // Before the engine, which installs the helper script it runs.
+    const hadState = (await conn.stat(STATE_DIR)) !== null;
+    // pushHost's 'done' is ours to announce, once the state is gone.
+    const onStep: PushOptions['onStep'] = (host, s) => {
+      if (s !== 'done') opts.onStep?.(host, s);
+    };
+    Object.assign(res, await pushHost({ ...h0, routes: [] }, { ...opts, onStep }));
+    if (!['changed', 'unchanged', 'would change'].includes(res.outcome) || !res.path) return res;
     step = 'remove state';
-    const present = (await conn.stat(STATE_DIR)) !== null;
     if (opts.dryRun || opts.diffOnly) {
-      res.state = present ? 'would remove' : 'none';
-    } else {
-      // Constant paths (and the stack's own path), checked by exec; run as root like the helper.
-      if (present) {
-        const r = await conn.exec(['rm', '-rf', '--', STATE_DIR], { sudo: true });
-        if (r.code !== 0 || (await conn.stat(STATE_DIR)) !== null) throw new RemoveError(step, `cannot delete ${STATE_DIR} (exit ${r.code})`, r.stderr);
-      }
-      res.state = present ? 'removed' : 'none';
-      // networkd: the drop-in directory exists for routegen's file alone unless it holds others.
-      const dir = posix.dirname(pushed.path);
-      if (STACKS[pushed.stack as keyof typeof STACKS]?.dropInDir && (await conn.stat(dir)) !== null && (await conn.list(dir)).length === 0) {
-        const r = await conn.exec(['rmdir', '--', dir], { sudo: true });
-        if (r.code !== 0) throw new RemoveError(step, `cannot delete the empty directory ${dir} (exit ${r.code})`, r.stderr);
-      }
+      res.state = hadState ? 'would remove' : 'none';
+      return res;
     }
-    if (opts.dryRun || opts.diffOnly) return res;
+    if ((await conn.stat(STATE_DIR)) !== null) {
+      // Constant arguments (and the stack's own path), checked by exec; as root, like the helper.
+      const r = await conn.exec(['rm', '-rf', '--', STATE_DIR], { sudo: true });
+      if (r.code !== 0 || (await conn.stat(STATE_DIR)) !== null) throw new RemoveError(step, `cannot delete ${STATE_DIR} (exit ${r.code})`, r.stderr);
+    }
+    res.state = hadState ? 'removed' : 'none';
+    // networkd: the drop-in directory exists for routegen's file alone unless it holds others.
+    const dir = posix.dirname(res.path);
+    if (STACKS[res.stack as StackName]?.dropInDir && (await conn.stat(dir)) !== null && (await conn.list(dir)).length === 0) {
+      const r = await conn.exec(['rmdir', '--', dir], { sudo: true });
+      if (r.code !== 0) throw new RemoveError(step, `cannot delete the empty directory ${dir} (exit ${r.code})`, r.stderr);
+    }
     step = 'verify';
     res.leftover = extraRoutes(await kernelRoutes(conn), [], opts.cluster, cidrRange).map((k) => `${k.dst} via ${k.gateway}${k.dev ? ` dev ${k.dev}` : ''}`);
     if (res.leftover.length) {
       res.problems = res.leftover.map((l) => `${l}: still in the kernel`);
-      throw new RemoveError(step, `routes into the cluster's pod subnets are still in the kernel, though none is in ${pushed.path} any more`, undefined,
-        `they were added by hand or by something else (\`ip route del DESTINATION\` removes one now; a reboot drops them unless another configuration adds them)`);
+      throw new RemoveError(step, `routes into the cluster's pod subnets are still in the kernel, though none is in ${res.path} any more`, undefined,
+        'they were added by hand or by something else (`ip route del DESTINATION` removes one now; a reboot drops them unless another configuration adds them)');
     }
   } catch (e) {
     res.error = e instanceof RemoveError ? { step: e.step, message: e.message, stderr: e.stderr?.trim() || undefined, hint: e.hint } : describeError(e, step);
