@@ -13,7 +13,8 @@
 #   routes                                                  the kernel's main routing table (JSON)
 #
 # State lives in /var/lib/routegen (0700): KEY.prev (the previous file) or KEY.absent (there was
-# none), KEY.pending (armed; holds the deadline), KEY.failed (the file a rollback replaced).
+# none), KEY.pending (armed; holds the deadline), KEY.failed (the file a rollback replaced),
+# KEY.orig (the file as it was before routegen's first push to it, when there was one).
 # Exit codes: 0 ok; 1 error (message on stderr); 3 apply failed; 4 nothing to roll back;
 # 5 a previous push is still waiting for its confirmation.
 set -u
@@ -132,6 +133,10 @@ commit)
 	fi
 	# The stack's directory must stay readable by it (networkd runs as systemd-network).
 	mkdir -p -m 755 "$dir" || die "cannot create $dir"
+	# The first push to this target keeps the file as it was before routegen came, for `remove`.
+	if [ -f "$target" ] && [ ! -e "$STATE/$key.prev" ] && [ ! -e "$STATE/$key.absent" ] && [ ! -e "$STATE/$key.orig" ]; then
+		cp -p "$target" "$STATE/$key.orig.tmp" && mv -f "$STATE/$key.orig.tmp" "$STATE/$key.orig" || die "cannot back up $target"
+	fi
 	if [ -f "$target" ]; then
 		cp -p "$target" "$STATE/$key.prev.tmp" && mv -f "$STATE/$key.prev.tmp" "$STATE/$key.prev" || die "cannot back up $target"
 		rm -f "$STATE/$key.absent"

@@ -59,6 +59,9 @@ export interface PushOptions {
   /** Every pod subnet of the cluster: on NetworkManager hosts, the routes routegen owns. */
   cluster: IpValue[];
   onStep?: (host: string, step: Step) => void;
+  /** `routegen remove`: the file to write in place of the computed one (on NetworkManager, the
+   * keyfile as it was before routegen came, when it differs from the computed one only there). */
+  finalFile?: (stack: StackModule, path: string, computed: string | null) => Promise<string | null>;
 }
 
 /** NetworkManager: the destinations routegen wrote into the host's keyfile at its last push. */
@@ -282,7 +285,8 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
     const curMode = curBuf ? ((await conn.stat(path))?.mode ?? 0) & 0o7777 : null;
     const ownedPath = `${STATE_DIR}/${key}.owned`;
     const owned = stack.merges ? await ownedRoutes(conn, key) : [];
-    const { planned, before } = plannedFile(stack, h, current, opts, owned);
+    const { planned: computed, before } = plannedFile(stack, h, current, opts, owned);
+    const planned = opts.finalFile ? await opts.finalFile(stack, path, computed) : computed;
     Object.assign(result, countChanges(h.routes, before));
     const sameFile = current === planned && (planned === null || curMode === stack.mode);
     const ours = stack.merges ? owned : before;

@@ -2,9 +2,10 @@ import { posix } from 'node:path';
 import { cidrRange } from '../ip.js';
 import type { RemoteHost } from '../remote/connection.js';
 import { STACKS } from '../stacks/index.js';
-import type { HostPlan, StackName } from '../types.js';
+import { keyfileRoutes, mergeKeyfileRoutes } from '../stacks/nmKeyfile.js';
+import type { HostPlan, IpValue, StackName } from '../types.js';
 import { extraRoutes } from './kernel.js';
-import { connect, connectName, describeError, kernelRoutes, pushHost, STATE_DIR, type HostResult, type PushOptions } from './pushHost.js';
+import { connect, connectName, describeError, kernelRoutes, pushHost, stateKey, STATE_DIR, type HostResult, type PushOptions } from './pushHost.js';
 
 /** What became of routegen's state directory (its helper script, backups, owned routes). */
 export type StateOutcome = 'removed' | 'none' | 'would remove' | 'kept';
@@ -41,7 +42,12 @@ export async function removeHost(h0: HostPlan, opts: PushOptions): Promise<Remov
     const onStep: PushOptions['onStep'] = (host, s) => {
       if (s !== 'done') opts.onStep?.(host, s);
     };
-    Object.assign(res, await pushHost({ ...h0, routes: [] }, { ...opts, onStep }));
+    const finalFile: PushOptions['finalFile'] = async (stack, path, computed) => {
+      if (!stack.merges || computed === null) return computed;
+      const orig = (await conn!.readFile(`${STATE_DIR}/${stateKey(path)}.orig`).catch(() => null))?.toString('utf8');
+      return orig !== undefined && keyfileAsBefore(orig, computed, opts.cluster) ? orig : computed;
+    };
+    Object.assign(res, await pushHost({ ...h0, routes: [] }, { ...opts, onStep, finalFile }));
     if (!['changed', 'unchanged', 'would change'].includes(res.outcome) || !res.path) return res;
     step = 'remove state';
     if (opts.dryRun || opts.diffOnly) {
@@ -76,6 +82,24 @@ export async function removeHost(h0: HostPlan, opts: PushOptions): Promise<Remov
     opts.onStep?.(h0.name, 'done');
   }
   return res;
+}
+
+/**
+ * Whether the keyfile kept before routegen's first push (`orig`) can be put back as it was: it
+ * has no route into the cluster's pod subnets, and without them it is what the engine computed
+ * from today's keyfile (so the two differ only in routegen's routes and their numbering).
+ */
+export function keyfileAsBefore(orig: string, computed: string, cluster: IpValue[]): boolean {
+  try {
+    const withoutPods = mergeKeyfileRoutes(orig, [], cluster, cidrRange);
+    const inCluster = keyfileRoutes(orig).some((r) => {
+      const range = cidrRange(r.to);
+      return range !== null && cluster.some((c) => c.family === range.family && c.start <= range.start && range.end <= c.end);
+    });
+    return !inCluster && withoutPods === computed;
+  } catch {
+    return false; // a keyfile routegen cannot read: the computed one stands
+  }
 }
 
 class RemoveError extends Error {

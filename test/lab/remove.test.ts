@@ -72,6 +72,13 @@ if (requireLab({ networkManager: true })) {
 
   rm('push puts the pod routes on every host (the starting point, with each host snapshotted first)', async (ctx) => {
     const lab = needLab(ctx);
+    // The NetworkManager connection has routes of the admin's own, written as NM never would
+    // (a sparse number, spaces round `=`, a `routes` key): push renumbers them; remove puts the
+    // keyfile back as it was.
+    const kf = (await lab.readFile('server', FILE_OF.server!))!.replace(/^(address1=.*)$/m, '$1\nroute7 = 198.51.100.0/24,192.168.10.1\nroutes9=203.0.113.0/24,192.168.10.1');
+    await lab.writeFile('server', FILE_OF.server!, kf, 0o600);
+    await lab.reboot('server');
+    assert.ok((await lab.routes('server')).some((r) => r.dst === '203.0.113.0/24'), 'NetworkManager reads the admin routes');
     for (const h of HOSTS) {
       before.set(h, { etc: snapshotEtc(lab, h), kernel: await kernelTable(lab, h) });
       assert.not.ok(stateLeft(lab, h), `${h}: no routegen state before the first push`);
@@ -95,7 +102,8 @@ if (requireLab({ networkManager: true })) {
     // the files routegen owns go whole; the keyfile loses only its pod routes
     for (const h of ['node-0', 'node-1', 'node-2']) assert.match(r.stdout, `--- a${FILE_OF[h]}\n+++ /dev/null`);
     assert.match(r.stdout, `--- a${FILE_OF.server}\n+++ b${FILE_OF.server}`);
-    assert.match(r.stdout, /^-route1=10\.200\.0\.0\/24,192\.168\.10\.101$/m);
+    assert.match(r.stdout, /^-route3=10\.200\.0\.0\/24,192\.168\.10\.101$/m);
+    assert.match(r.stdout, /^\+route7 = 198\.51\.100\.0\/24,192\.168\.10\.1$/m);
     assert.match(r.stdout, /^-Destination=10\.200\.1\.0\/24$/m);
     assert.is(r.stdout.split(`${STATE_DIR}: routegen's helper script and state`).length - 1, 4, r.stdout);
     for (const h of HOSTS) assert.match(r.stdout, new RegExp(`^${h}\\s+would remove\\s+${h === 'server' ? 3 : 2}\\s+would remove`, 'm'));
