@@ -21,8 +21,8 @@ export function catchInterrupts(): void {
   process.on('SIGTERM', onSignal);
 }
 
-/** The commands that finish the hosts in flight on Ctrl-C (push, and diff which shares it). */
-const INTERRUPTIBLE = ['push', 'diff'];
+/** The commands that finish the hosts in flight on Ctrl-C (push and remove, and diff which shares push's code). */
+const INTERRUPTIBLE = ['push', 'diff', 'remove'];
 
 /** catchInterrupts() if `command` is one that handles them; the bin script calls it first thing. */
 export function catchInterruptsFor(command: string | undefined): void {

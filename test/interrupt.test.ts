@@ -26,12 +26,12 @@ test('a SIGINT that comes before anyone subscribes is remembered and handed to t
   assert.is(process.listenerCount('SIGINT'), 0, 'released: the default action applies again');
 });
 
-test('only push and diff catch interrupts early; plan, render and status keep the default action', () => {
+test('only push, diff and remove catch interrupts early; plan, render and status keep the default action', () => {
   for (const cmd of ['plan', 'render', 'status', 'discover', undefined]) {
     catchInterruptsFor(cmd);
     assert.is(process.listenerCount('SIGINT'), 0, String(cmd));
   }
-  for (const cmd of ['push', 'diff']) {
+  for (const cmd of ['push', 'diff', 'remove']) {
     catchInterruptsFor(cmd);
     catchInterruptsFor(cmd); // idempotent
     assert.is(process.listenerCount('SIGINT'), 1, cmd);
