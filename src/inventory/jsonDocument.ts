@@ -31,35 +31,39 @@ function countStrings(text: string): number {
   return quotes / 2;
 }
 
-/** Keys and string values in a parsed value, and its depth (or MAX_DEPTH + 1 when deeper). */
-function measure(value: unknown): { strings: number; depth: number } {
-  if (typeof value === 'string') return { strings: 1, depth: 0 };
+/**
+ * Keys and string values in a parsed value, or -1 when it nests deeper than MAX_DEPTH. Recursive
+ * with for...in: no allocation (this walk visits every value of a large document).
+ */
+function countValueStrings(v: unknown, depth = 1): number {
+  if (typeof v === 'string') return 1;
+  if (v === null || typeof v !== 'object') return 0;
+  if (depth > MAX_DEPTH) return -1;
   let strings = 0;
-  let depth = 0;
-  const stack: unknown[] = [];
-  const depths: number[] = [];
-  const push = (v: unknown, d: number) => {
-    if (typeof v === 'string') strings++;
-    else if (v !== null && typeof v === 'object') {
-      stack.push(v);
-      depths.push(d);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (typeof x === 'string') strings++;
+      else if (x !== null && typeof x === 'object') {
+        const n = countValueStrings(x, depth + 1);
+        if (n < 0) return -1;
+        strings += n;
+      }
     }
-  };
-  push(value, 1);
-  while (stack.length > 0) {
-    const v = stack.pop() as object;
-    const d = depths.pop()!;
-    if (d > depth) depth = d;
-    if (depth > MAX_DEPTH) break;
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) push(v[i], d + 1);
-    } else {
-      const keys = Object.keys(v);
-      strings += keys.length;
-      for (let i = 0; i < keys.length; i++) push((v as Record<string, unknown>)[keys[i]!], d + 1);
+  } else {
+    const o = v as Record<string, unknown>;
+    for (const k in o) {
+      strings++;
+      const x = o[k];
+      if (typeof x === 'string') strings++;
+      else if (x !== null && typeof x === 'object') {
+        const n = countValueStrings(x, depth + 1);
+        if (n < 0) return -1;
+        strings += n;
+      }
     }
   }
-  return { strings, depth };
+  return strings;
 }
 
 /** Every key that repeats an earlier key of its object (compared as JSON.parse reads them). */
@@ -119,10 +123,7 @@ export function parseJsonDocument(src: SourceText): { value: unknown; problems: 
   } catch (e) {
     error = e ?? new Error('JSON.parse failed');
   }
-  if (error === undefined) {
-    const m = measure(value);
-    if (m.depth <= MAX_DEPTH && m.strings === countStrings(text)) return { value, problems: [] };
-  }
+  if (error === undefined && countValueStrings(value) === countStrings(text)) return { value, problems: [] };
   const syntax = checkJsonSyntax(src);
   if (syntax) return { problems: [syntax] };
   if (error !== undefined) return { problems: [engineProblem(error, text.length)] };

@@ -12,27 +12,17 @@
  * through); positions are found only when something is shown (jsonPositions.ts), by one pass
  * over the text for all of them. A valid document never pays for them.
  *
- * Machine.line / source / spans. validateInventory() reports every cross-machine problem
- * (duplicate addresses, overlapping subnets, missing family...) on `m.line` with a column from
- * `m.spans` or an IpValue's `span`: one line per machine. In kubectl's output a node's name, its
- * addresses and its podCIDRs are on different lines, so:
- *   - Machine.line is the line of the node's `metadata.name` value and Machine.source that line:
- *     the line that names the node, inside the node's object;
- *   - a span (spans.ip/fqdn/hostname/subnet and every IpValue.span) points at its own JSON value
- *     when that value is on the same line (single-line JSON, e.g. `jq -c`), and otherwise at the
- *     `metadata.name` value. The messages of validateInventory name the value itself
- *     ("pod subnet 10.200.1.0/24 overlaps ..."), so the caret only has to show which node.
- * These are getters, computed the first time they are read (validateInventory reads them only to
- * report a problem); they give the same values as plain fields.
+ * Machine.line / source / spans: see kubectlMachine.ts.
  */
 import { basename } from 'node:path';
 import { ProblemList } from '../errors.js';
-import type { Inventory, Machine, Span } from '../types.js';
+import type { Inventory, Machine } from '../types.js';
 import { short } from './describe.js';
 import { parseJsonDocument } from './jsonDocument.js';
 import { JsonPositions, type JsonPath } from './jsonPositions.js';
 import { HINT_SOURCE } from './jsonSyntax.js';
-import { found, isObject, member, readNodeFacts, readNodeName, type Lookup, type Mark, type MessageText, type NodeFacts } from './kubectlNode.js';
+import { KubectlMachine, NodePlace } from './kubectlMachine.js';
+import { found, isObject, member, readNodeFacts, readNodeName, type Lookup, type Mark, type MessageText, type Report } from './kubectlNode.js';
 import { parseInventory } from './machines.js';
 import { SourceText } from './sourceText.js';
 
@@ -43,19 +33,6 @@ interface Pending {
   message: MessageText;
   hint?: string;
   mark: Mark;
-}
-
-/** A span computed when first read. */
-function lazySpan(find: () => Span): Span {
-  let span: Span | undefined;
-  return {
-    get column() {
-      return (span ??= find()).column;
-    },
-    get length() {
-      return (span ??= find()).length;
-    },
-  };
 }
 
 /**
@@ -81,34 +58,13 @@ export function parseKubectlNodes(text: string, file: string): Inventory {
 
   const positions = new JsonPositions(src.text);
   const pending: Pending[] = [];
-  const report = (path: JsonPath, message: MessageText, hint?: string, mark: Mark = 'value') => {
+  const report: Report = (path, message, hint, mark = 'value') => {
     positions.need(path);
     pending.push({ path, message, hint, mark });
   };
   const pos = (path: JsonPath) => src.pos(positions.range(path).start);
 
-  const root = doc.value;
-  const nodes: Array<{ node: unknown; path: JsonPath; where: string }> = [];
-  if (!isObject(root)) {
-    report([], found('expected a List of Nodes or a Node', root, []), HINT_SOURCE);
-  } else {
-    const kind = member(root, 'kind');
-    const items = member(root, 'items');
-    if (kind !== undefined && typeof kind !== 'string') {
-      report(['kind'], found('"kind" must be a string', kind, ['kind']), HINT_SOURCE);
-    } else if (kind === 'Node' || (kind === undefined && items === undefined && member(root, 'metadata') !== undefined)) {
-      nodes.push({ node: root, path: [], where: 'the node' });
-    } else if (kind === 'List' || kind === 'NodeList' || (kind === undefined && items !== undefined)) {
-      if (items === undefined) report(['kind'], `the ${kind ?? 'List'} has no "items"`, HINT_SOURCE);
-      else if (!Array.isArray(items)) report(['items'], found('"items" must be an array of Nodes', items, ['items']), HINT_SOURCE);
-      else if (items.length === 0) report(['items'], 'no nodes: "items" is empty', 'the cluster has no nodes registered yet? `kubectl get nodes` should list them');
-      else items.forEach((node, i) => nodes.push({ node, path: ['items', i], where: `items[${i}]` }));
-    } else if (kind !== undefined) {
-      report(['kind'], `this is a ${short(kind)}, not a Node or a List of Nodes`, HINT_SOURCE);
-    } else {
-      report([], 'this object has no "kind": expected a List of Nodes or a Node', HINT_SOURCE, 'start');
-    }
-  }
+  const nodes = listNodes(doc.value, report);
 
   const machines: Machine[] = [];
   const byName = new Map<string, JsonPath>();
@@ -121,7 +77,7 @@ export function parseKubectlNodes(text: string, file: string): Inventory {
     }
     const kind = member(node, 'kind');
     if (kind !== undefined && kind !== 'Node') {
-      const kindPath = [...path, 'kind'];
+      const kindPath = path.concat('kind');
       report(kindPath, typeof kind !== 'string' ? found(`"kind" of ${where} must be a string`, kind, kindPath) : `${where} is a ${short(kind)}, not a Node`, 'list nodes only: `kubectl get nodes -o json`');
       continue;
     }
@@ -147,20 +103,14 @@ export function parseKubectlNodes(text: string, file: string): Inventory {
       }
     }
 
-    /** Where a value goes in Machine: its own column if it is on the name's line, else the name. */
-    const spanOf = (valuePath: JsonPath): Span => {
-      positions.need(valuePath);
-      return lazySpan(() => {
-        const name = positions.range(namePath);
-        const at = src.pos(name.start);
-        const r = positions.range(valuePath);
-        const a = src.pos(r.start);
-        const b = src.pos(Math.max(r.start, r.end - 1));
-        return a.line === at.line && b.line === at.line ? { column: a.column, length: Math.max(1, r.end - r.start) } : { column: at.column, length: Math.max(1, name.end - name.start) };
-      });
-    };
-    const facts = readNodeFacts(node, path, name, namePath, report, spanOf);
-    if (ok && facts) machines.push(machineOf(facts, namePath, spanOf, () => pos(namePath).line, src));
+    const place = new NodePlace(positions, src, namePath);
+    const facts = readNodeFacts(node, path, name, namePath, report, (p) => place.lazySpan(p));
+    if (ok && facts) {
+      positions.need(facts.ipPath);
+      positions.need(facts.fqdnPath);
+      if (facts.subnetPath) positions.need(facts.subnetPath);
+      machines.push(new KubectlMachine(facts, place));
+    }
   }
 
   if (pending.length) {
@@ -181,21 +131,30 @@ export function parseKubectlNodes(text: string, file: string): Inventory {
   return { file, name: basename(file), machines };
 }
 
-/** A Machine whose positions (line, source, spans) are found when first read. */
-function machineOf(facts: NodeFacts, namePath: JsonPath, spanOf: (path: JsonPath) => Span, line: () => number, src: SourceText): Machine {
-  return {
-    addresses: facts.addresses,
-    fqdn: facts.fqdn,
-    hostname: facts.hostname,
-    podSubnets: facts.podSubnets,
-    get line() {
-      return line();
-    },
-    get source() {
-      return src.source(line());
-    },
-    spans: { ip: spanOf(facts.ipPath), fqdn: spanOf(facts.fqdnPath), hostname: spanOf(namePath), subnet: facts.subnetPath ? spanOf(facts.subnetPath) : undefined },
-  };
+/** The Node objects of the document, with their paths and how messages name them. */
+function listNodes(root: unknown, report: Report): Array<{ node: unknown; path: JsonPath; where: string }> {
+  const nodes: Array<{ node: unknown; path: JsonPath; where: string }> = [];
+  if (!isObject(root)) {
+    report([], found('expected a List of Nodes or a Node', root, []), HINT_SOURCE);
+    return nodes;
+  }
+  const kind = member(root, 'kind');
+  const items = member(root, 'items');
+  if (kind !== undefined && typeof kind !== 'string') {
+    report(['kind'], found('"kind" must be a string', kind, ['kind']), HINT_SOURCE);
+  } else if (kind === 'Node' || (kind === undefined && items === undefined && member(root, 'metadata') !== undefined)) {
+    nodes.push({ node: root, path: [], where: 'the node' });
+  } else if (kind === 'List' || kind === 'NodeList' || (kind === undefined && items !== undefined)) {
+    if (items === undefined) report(['kind'], `the ${kind ?? 'List'} has no "items"`, HINT_SOURCE);
+    else if (!Array.isArray(items)) report(['items'], found('"items" must be an array of Nodes', items, ['items']), HINT_SOURCE);
+    else if (items.length === 0) report(['items'], 'no nodes: "items" is empty', 'the cluster has no nodes registered yet? `kubectl get nodes` should list them');
+    else for (let i = 0; i < items.length; i++) nodes.push({ node: items[i], path: ['items', i], where: `items[${i}]` });
+  } else if (kind !== undefined) {
+    report(['kind'], `this is a ${short(kind)}, not a Node or a List of Nodes`, HINT_SOURCE);
+  } else {
+    report([], 'this object has no "kind": expected a List of Nodes or a Node', HINT_SOURCE, 'start');
+  }
+  return nodes;
 }
 
 /** `kubectl` when the text is a JSON object (kubectl's output), else `machines`. */

@@ -96,20 +96,19 @@ const isNull = (v: unknown) => v === null || v === undefined;
 
 /** The node's name: its value and path, and whether it is usable; null when it has none. */
 export function readNodeName(node: Obj, path: JsonPath, where: string, report: Report): { name: string; path: JsonPath; ok: boolean } | null {
-  const start = path;
   const meta = member(node, 'metadata');
-  const metaPath = [...path, 'metadata'];
   if (meta !== undefined && !isObject(meta)) {
+    const metaPath = path.concat('metadata');
     report(metaPath, found(`metadata of ${where} must be an object`, meta, metaPath));
     return null;
   }
   const name = meta === undefined ? undefined : member(meta, 'name');
-  const namePath = [...metaPath, 'name'];
   if (name === undefined) {
-    if (meta !== undefined) report(metaPath, `${where} has no metadata.name`, 'every Node has a name', 'key');
-    else report(start, `${where} has no metadata.name`, 'every Node has a name', 'start');
+    if (meta !== undefined) report(path.concat('metadata'), `${where} has no metadata.name`, 'every Node has a name', 'key');
+    else report(path, `${where} has no metadata.name`, 'every Node has a name', 'start');
     return null;
   }
+  const namePath = path.concat(['metadata', 'name']);
   if (typeof name !== 'string') {
     report(namePath, found(`metadata.name of ${where} must be a string`, name, namePath));
     return null;
@@ -121,43 +120,44 @@ export function readNodeName(node: Obj, path: JsonPath, where: string, report: R
 
 /**
  * The addresses, FQDN and pod subnets of a node whose name is `name` (at `namePath`); null when
- * a problem was reported.
+ * a problem was reported. `spanOf` gives the span of a value for an IpValue. Paths are built
+ * only for the values that need one (a span, a problem): a large cluster has many nodes.
  */
 export function readNodeFacts(node: Obj, path: JsonPath, name: string, namePath: JsonPath, report: Report, spanOf: (path: JsonPath) => Span): NodeFacts | null {
   const who = `node "${short(name)}"`;
+  const at = (...keys: Array<string | number>) => path.concat(keys);
   let ok = true;
 
   // status.addresses
   const addresses: IpValue[] = [];
   let ipPath: JsonPath | undefined;
-  const dnsNames: Array<{ type: string; text: string; path: JsonPath }> = [];
+  const dnsNames: Array<{ type: string; text: string; index: number }> = [];
   let sawInternalIp = false;
   const addressTypes: string[] = [];
   /** A type error in status: "no InternalIP" would only repeat it. */
   let statusBroken = false;
   const status = member(node, 'status');
-  const statusPath = [...path, 'status'];
-  const addressesPath = [...statusPath, 'addresses'];
   let list: unknown[] | undefined;
   if (!isNull(status) && !isObject(status)) {
-    report(statusPath, found(`status of ${who} must be an object`, status, statusPath));
+    report(at('status'), found(`status of ${who} must be an object`, status, at('status')));
     ok = false;
     statusBroken = true;
   } else if (isObject(status)) {
     const addrs = member(status, 'addresses');
     if (!isNull(addrs) && !Array.isArray(addrs)) {
-      report(addressesPath, found(`status.addresses of ${who} must be an array`, addrs, addressesPath));
+      report(at('status', 'addresses'), found(`status.addresses of ${who} must be an array`, addrs, at('status', 'addresses')));
       ok = false;
       statusBroken = true;
     } else if (Array.isArray(addrs)) list = addrs;
   }
-  list?.forEach((entry, i) => {
-    const entryPath = [...addressesPath, i];
+  for (let i = 0; list && i < list.length; i++) {
+    const entry = list[i];
     if (!isObject(entry)) {
+      const entryPath = at('status', 'addresses', i);
       report(entryPath, found(`an entry of status.addresses of ${who} must be an object with "type" and "address"`, entry, entryPath));
       ok = false;
       statusBroken = true;
-      return;
+      continue;
     }
     const type = member(entry, 'type');
     const value = member(entry, 'address');
@@ -166,20 +166,20 @@ export function readNodeFacts(node: Obj, path: JsonPath, name: string, namePath:
     if (typeof type !== 'string' || typeof value !== 'string') {
       const what = typeof type !== 'string' ? 'type' : 'address';
       const bad = typeof type !== 'string' ? type : value;
-      const badPath = [...entryPath, what];
+      const badPath = at('status', 'addresses', i, what);
       if (bad !== undefined) report(badPath, found(`"${what}" of an address of ${who} must be a string`, bad, badPath));
-      else report(entryPath, `an address of ${who} has no "${what}"`, 'each entry of status.addresses is {"type": ..., "address": ...}', 'start');
+      else report(at('status', 'addresses', i), `an address of ${who} has no "${what}"`, 'each entry of status.addresses is {"type": ..., "address": ...}', 'start');
       ok = false;
       statusBroken = true;
-      return;
+      continue;
     }
-    const valuePath = [...entryPath, 'address'];
-    if (type === 'Hostname' || type === 'InternalDNS') dnsNames.push({ type, text: value, path: valuePath });
-    if (type !== 'InternalIP') return;
+    if (type === 'Hostname' || type === 'InternalDNS') dnsNames.push({ type, text: value, index: i });
+    if (type !== 'InternalIP') continue;
+    const valuePath = at('status', 'addresses', i, 'address');
     if (value.includes('/')) {
       report(valuePath, `InternalIP "${short(value)}" of ${who} has a prefix length`, `a node address is a plain address: ${value.split('/')[0]}`);
       ok = false;
-      return;
+      continue;
     }
     const a = parseHostAddress(value, spanOf(valuePath));
     if (isIpProblem(a)) {
@@ -191,12 +191,12 @@ export function readNodeFacts(node: Obj, path: JsonPath, name: string, namePath:
       addresses.push(a);
       ipPath ??= valuePath;
     }
-  });
+  }
   if (!sawInternalIp && !statusBroken) {
     if (list) {
       const types = [...new Set(addressTypes)];
       const has = types.length ? `status.addresses lists only ${types.map((t) => short(t)).join(', ')}` : 'status.addresses is empty';
-      report(addressesPath, `${who} has no InternalIP address: ${has}`, "routes to a node's pod subnet go via its InternalIP, which the kubelet reports (see its --node-ip)");
+      report(at('status', 'addresses'), `${who} has no InternalIP address: ${has}`, "routes to a node's pod subnet go via its InternalIP, which the kubelet reports (see its --node-ip)");
     } else report(namePath, `${who} has no InternalIP address: its status.addresses is missing`, "routes to a node's pod subnet go via its InternalIP; has the node's kubelet registered yet?");
     ok = false;
   }
@@ -204,28 +204,28 @@ export function readNodeFacts(node: Obj, path: JsonPath, name: string, namePath:
   // FQDN: a dotted node name is one; else the node's first Hostname address, else its first
   // InternalDNS address, that is a dotted DNS name; else the node name.
   const dotted = (t: string) => dnsNames.find((d) => d.type === t && isDottedDnsName(d.text));
-  const fqdn = (!name.includes('.') && (dotted('Hostname') ?? dotted('InternalDNS'))) || { text: name, path: namePath };
+  const dns = name.includes('.') ? undefined : (dotted('Hostname') ?? dotted('InternalDNS'));
+  const fqdn = dns ? { text: dns.text, path: at('status', 'addresses', dns.index, 'address') } : { text: name, path: namePath };
 
   // spec.podCIDRs, else spec.podCIDR
   const podSubnets: IpValue[] = [];
   let subnetPath: JsonPath | undefined;
   const spec = member(node, 'spec');
-  const specPath = [...path, 'spec'];
   if (!isNull(spec) && !isObject(spec)) {
-    report(specPath, found(`spec of ${who} must be an object`, spec, specPath));
+    report(at('spec'), found(`spec of ${who} must be an object`, spec, at('spec')));
     ok = false;
   } else if (isObject(spec)) {
     const cidrs = member(spec, 'podCIDRs');
-    const cidrsPath = [...specPath, 'podCIDRs'];
-    const onePath = [...specPath, 'podCIDR'];
+    const onePath = () => at('spec', 'podCIDR');
     let one = member(spec, 'podCIDR');
     if (!isNull(one) && typeof one !== 'string') {
-      report(onePath, found(`spec.podCIDR of ${who} must be a CIDR string`, one, onePath));
+      report(onePath(), found(`spec.podCIDR of ${who} must be a CIDR string`, one, onePath()));
       ok = false;
       one = undefined;
     }
     const entries: Array<{ text: string; path: JsonPath }> = [];
     if (!isNull(cidrs)) {
+      const cidrsPath = at('spec', 'podCIDRs');
       if (!Array.isArray(cidrs)) {
         report(
           cidrsPath,
@@ -235,17 +235,18 @@ export function readNodeFacts(node: Obj, path: JsonPath, name: string, namePath:
         ok = false;
       } else {
         subnetPath = cidrsPath;
-        cidrs.forEach((item, i) => {
-          const itemPath = [...cidrsPath, i];
+        for (let i = 0; i < cidrs.length; i++) {
+          const item: unknown = cidrs[i];
+          const itemPath = cidrsPath.concat(i);
           if (typeof item !== 'string') {
             report(itemPath, found(`an entry of spec.podCIDRs of ${who} must be a CIDR string`, item, itemPath));
             ok = false;
           } else entries.push({ text: item, path: itemPath });
-        });
+        }
       }
     } else if (typeof one === 'string' && one !== '') {
-      subnetPath = onePath;
-      entries.push({ text: one, path: onePath });
+      subnetPath = onePath();
+      entries.push({ text: one, path: subnetPath });
     }
     for (const item of entries) {
       const n = parseNetwork(item.text, spanOf(item.path));
@@ -258,11 +259,10 @@ export function readNodeFacts(node: Obj, path: JsonPath, name: string, namePath:
       } else podSubnets.push(n);
     }
     // The API server keeps podCIDR equal to podCIDRs[0]; a difference means a hand edit.
-    const first = entries[0];
-    if (typeof one === 'string' && one !== '' && first && first.path !== onePath && podSubnets[0]) {
-      const single = parseNetwork(one, spanOf(onePath));
+    if (typeof one === 'string' && one !== '' && entries[0] && !isNull(cidrs) && podSubnets[0]) {
+      const single = parseNetwork(one, spanOf(onePath()));
       if (!isIpProblem(single) && single.text !== podSubnets[0].text) {
-        report(onePath, `spec.podCIDR ${single.text} of ${who} differs from spec.podCIDRs[0] ${podSubnets[0].text}`, 'Kubernetes keeps podCIDR equal to the first of podCIDRs; was one of them edited?');
+        report(onePath(), `spec.podCIDR ${single.text} of ${who} differs from spec.podCIDRs[0] ${podSubnets[0].text}`, 'Kubernetes keeps podCIDR equal to the first of podCIDRs; was one of them edited?');
         ok = false;
       }
     }
