@@ -1,11 +1,13 @@
 import { ProblemList } from '../errors.js';
+import { describeChar } from './describe.js';
 import { isIpProblem, parseHostAddress, parseNetwork } from '../ip.js';
 import type { Inventory, IpValue, Machine, Span } from '../types.js';
 import { basename } from 'node:path';
 
 /** A single RFC 1123 label in lower case: what Kubernetes accepts as a node name part. */
 export const HOSTNAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const FQDN_LABEL_RE = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+/** One label of a DNS name (any case). */
+export const FQDN_LABEL_RE = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 const FORMAT = 'IP FQDN HOSTNAME [POD_SUBNET]';
 
@@ -19,13 +21,6 @@ function tokenize(line: string): Token[] {
   const re = /[^ \t]+/g;
   for (let m = re.exec(line); m; m = re.exec(line)) out.push({ text: m[0], column: m.index + 1 });
   return out;
-}
-
-function describeChar(c: string): string {
-  const code = c.codePointAt(0) ?? 0;
-  if (code < 0x20 || code === 0x7f) return `control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
-  if (code > 0x7e) return `non-ASCII character U+${code.toString(16).toUpperCase().padStart(4, '0')}${/[\p{L}\p{N}\p{S}\p{P}]/u.test(c) ? ` "${c}"` : ''}`;
-  return `"${c}"`;
 }
 
 function checkFqdn(text: string): string | null {
