@@ -29,7 +29,7 @@ export interface Session {
 }
 
 /** ssh2's error for a failed handshake or login, in words the user can act on. */
-function loginError(target: SshTarget, link: Link, err: Error & { level?: string }, auth: AuthPlan, trust: HostTrust, timeoutMs: number): RemoteError {
+async function loginError(target: SshTarget, link: Link, err: Error & { level?: string }, auth: AuthPlan, trust: HostTrust, timeoutMs: number): Promise<RemoteError> {
   const host = target.alias;
   const where = `${target.user}@${target.hostname}:${target.port}`;
   if (err.level === 'client-authentication') {
@@ -41,7 +41,7 @@ function loginError(target: SshTarget, link: Link, err: Error & { level?: string
       kind: 'auth', step: 'authenticate', host, hint: 'start the agent again, or unset SSH_AUTH_SOCK to use identity files only', cause: err,
     });
   }
-  const failure = link.failure();
+  const failure = await link.failure();
   const said = failure ? ` (${failure})` : '';
   if (err.level === 'client-timeout') {
     return new RemoteError(`connecting to ${where} ${link.via} timed out after ${timeoutMs} ms${said}`, {
@@ -99,8 +99,10 @@ export async function login(target: SshTarget, transport: Transport, opts: Login
     });
   } catch (err) {
     client.end();
+    const refused = trust.refused();
+    const error = refused ?? (await loginError(target, link, err as Error & { level?: string }, auth, trust, opts.timeoutMs));
     link.close();
-    throw trust.refused() ?? loginError(target, link, err as Error & { level?: string }, auth, trust, opts.timeoutMs);
+    throw error;
   }
   const accepted = trust.accepted();
   return { client, link, ...(accepted && { accepted }) };

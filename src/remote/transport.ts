@@ -11,8 +11,8 @@ export interface Link {
   sock: Duplex;
   /** How the stream was reached, for messages: "directly", "through bastion root@b:22", "through ProxyCommand ...". */
   via: string;
-  /** What the transport knows about a failure that ssh2 does not (a ProxyCommand's stderr). */
-  failure(): string | undefined;
+  /** What the transport knows about a failure that ssh2 does not (a ProxyCommand's stderr and exit). */
+  failure(): Promise<string | undefined>;
   /** Ends the stream and anything behind it (a ProxyCommand's process). Safe to call twice. */
   close(): void;
 }

@@ -50,8 +50,12 @@ export const commandTransport: Transport = {
     child.stderr.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString('utf8')).slice(-STDERR_KEEP);
     });
-    child.on('exit', (code, signal) => {
-      exit = signal ? `killed by ${signal}` : `exited ${code}`;
+    // 'close': exited, and its stderr read to the end.
+    const closed = new Promise<void>((resolve) => {
+      child.on('close', (code, signal) => {
+        exit = signal ? `killed by ${signal}` : `exited ${code}`;
+        resolve();
+      });
     });
     // Writes after the command exited fail with EPIPE; ssh2 sees the stream end instead.
     child.stdin.on('error', () => undefined);
@@ -66,7 +70,11 @@ export const commandTransport: Transport = {
     return {
       sock,
       via: `through ProxyCommand \`${command}\``,
-      failure: () => {
+      failure: async () => {
+        // The connection failed: give a command that is exiting a moment to do so.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+        clearTimeout(timer);
         const said = stderr.trim();
         if (exit === undefined && said === '') return undefined;
         return `ProxyCommand \`${command}\`${exit ? ` ${exit}` : ''}${said ? `: ${said.split('\n').slice(-5).join(' / ')}` : ''}`;

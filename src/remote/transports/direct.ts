@@ -37,7 +37,7 @@ export const directTransport: Transport = {
         // unacknowledged one waits for the peer's delayed ACK (40 ms on Linux).
         sock.setNoDelay(true);
         sock.on('error', () => undefined); // ssh2 reports it; never an unhandled 'error' event
-        resolve({ sock, via: 'directly', failure: () => undefined, close: () => sock.destroy() });
+        resolve({ sock, via: 'directly', failure: async () => undefined, close: () => sock.destroy() });
       });
     });
   },

@@ -39,12 +39,13 @@ export function jumpTransport(bastions: Bastions): Transport {
         ]);
         const sock = channel as unknown as Link['sock'];
         sock.on('error', () => undefined); // ssh2 reports the connection as lost
-        return { sock, via: `through jump host ${hopName(hop)}`, failure: () => undefined, close: () => sock.destroy() };
+        return { sock, via: `through jump host ${hopName(hop)}`, failure: async () => undefined, close: () => sock.destroy() };
       } catch (err) {
         // sshd's words: "Connection refused", "administratively prohibited: open failed", ...
         const why = (err as Error).message.replace(/^\(SSH\) /, '');
-        const prohibited = /prohibited/i.test(why);
-        throw new RemoteError(`jump host ${hopName(hop)} could not open a connection to ${target.alias} (${where}): ${why}`, {
+        // RFC 4254 5.1 reason 1: SSH_OPEN_ADMINISTRATIVELY_PROHIBITED (OpenSSH says only "open failed").
+        const prohibited = (err as { reason?: unknown }).reason === 1;
+        throw new RemoteError(`jump host ${hopName(hop)} could not open a connection to ${target.alias} (${where}): ${why}${prohibited ? ' (administratively prohibited)' : ''}`, {
           kind: 'connect', step: `connect via ${hop.alias}`, host: target.alias, cause: err,
           hint: prohibited
             ? `the jump host's sshd forbids forwarding (AllowTcpForwarding / PermitOpen in its sshd_config)`
