@@ -76,7 +76,7 @@ function behindError(hop: SshTarget, behind: SshTarget, err: unknown): RemoteErr
     step: inner ? err.step : `jump host ${hop.alias}: ${err.step}`,
     host: behind.alias,
     ...(err.stderr !== undefined && { stderr: err.stderr }),
-    hint: inner ? hint : `${hint ? `${hint}. ` : ''}\`ssh ${hop.alias} true\` should log in to the jump host without a prompt; hosts not behind it are not affected`,
+    hint: inner ? hint : `${hint ? `${hint}. ` : ''}\`ssh ${hop.port !== 22 ? `-p ${hop.port} ` : ''}${hop.user}@${hop.alias} true\` should log in to the jump host without a prompt; hosts not behind it are not affected`,
     cause: err,
   });
 }

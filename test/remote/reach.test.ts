@@ -236,7 +236,7 @@ if (requireSshd('remote/reach')) {
     assert.is(err.host, 'target');
     assert.match(err.message, /jump host root@127\.0\.0\.1:1 \(deadhop\) on the way to target/);
     assert.match(err.message, /ECONNREFUSED/);
-    assert.match(err.hint ?? '', 'ssh deadhop true');
+    assert.match(err.hint ?? '', 'ssh -p 1 root@deadhop true');
     const direct = reach({ configFile: cfg });
     const h = await direct.connect(await direct.target('target'));
     await h.close();
@@ -281,6 +281,19 @@ if (requireSshd('remote/reach')) {
     const e2 = await connectFails(reach({ configFile: cfg2 }), 'target');
     assert.is(e2.kind, 'hostkey');
     assert.match(e2.message, /HOST KEY CHANGED.*does not follow StrictHostKeyChecking no/);
+  });
+
+  s('an ssh option routegen does not honour is one warning per run, naming every host it concerns', async () => {
+    const cfg = writeConfig(join(ctx.target.dir, 'cfg_warn'), ['Host target bastion', '  BindAddress 127.0.0.1', '  ConnectionAttempts 3']);
+    const r = reach({ configFile: cfg });
+    await r.target('target');
+    await r.target('target');
+    await r.target('bastion');
+    assert.equal(r.warnings(), [
+      'ssh config: BindAddress 127.0.0.1 is not honoured by routegen (connections leave from the default source address) (hosts: target, bastion)',
+      'ssh config: ConnectionAttempts 3 is not honoured by routegen (one attempt per connection) (hosts: target, bastion)',
+    ]);
+    assert.equal(reach().warnings(), []);
   });
 
   s('Bastions: a bastion connection that dropped is made again on next use', async () => {
