@@ -155,7 +155,7 @@ function mapStrict(value: string | undefined): SshTarget['strictHostKeyChecking'
 
 /**
  * Where and how to reach `host`: `ssh -G [-F configFile] [-l user] [-p port] [-i identity]
- * -- host`, so explicit options win over the config exactly as on ssh's command line.
+ * [-J jump] -- host`, so explicit options win over the config exactly as on ssh's command line.
  * routegen's default user is root: when ssh reports the local user name (nothing configured),
  * root is used instead. Without an ssh client, OpenSSH's defaults, with a warning.
  */
