@@ -7,6 +7,7 @@
 import * as assert from 'uvu/assert';
 import { requireLab, type Lab, type LabRoute } from './lab.js';
 import { addBastion, bastionSshConfig, BASTION_IP, type Bastion } from './bastion.js';
+import { seconds } from '../helpers/time.js';
 import { jumpboxRoutegen, labSuite, needLab, type LabCtx } from './suite.js';
 
 const STACK = ['--stack', 'networkd', '--interface', 'eth1'];
@@ -49,7 +50,7 @@ if (requireLab()) {
 
   s('the jumpbox has no route to the nodes: without a jump host every host fails to connect, and the hint says -J', async (ctx) => {
     const { lab } = need(ctx);
-    const r = await jumpboxRoutegen(lab, ['push', '-i', ctx.inventory!, ...STACK, '--connect-timeout', '5']);
+    const r = await jumpboxRoutegen(lab, ['push', '-i', ctx.inventory!, ...STACK, '--connect-timeout', seconds(5)]);
     assert.is(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, '3 hosts: 3 failed');
     assert.match(r.stdout, /ENETUNREACH/);

@@ -10,6 +10,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { waitFor } from '../helpers/time.js';
 import { ed25519Key, type Lab } from './lab.js';
 
 export const BASTION_IP = '192.168.20.1';
@@ -84,12 +85,10 @@ export async function addBastion(lab: Lab, timeoutMs = 20_000): Promise<Bastion>
   // Its own PID namespace: killing it (the lab kills what it tracks) ends every session too.
   const child = spawn('ip', ['netns', 'exec', netns, 'unshare', '--pid', '--fork', '--kill-child', '--', '/usr/sbin/sshd', '-D', '-f', config, '-E', logFile], { stdio: 'ignore' });
   lab.track(child);
-  const deadline = Date.now() + timeoutMs;
-  while (!fs.readFileSync(logFile, 'utf8').includes('Server listening on')) {
+  await waitFor('the bastion sshd to listen', () => {
     if (child.exitCode !== null) throw new Error(`bastion sshd exited: ${fs.readFileSync(logFile, 'utf8')}`);
-    if (Date.now() > deadline) throw new Error(`bastion sshd not listening after ${timeoutMs} ms: ${fs.readFileSync(logFile, 'utf8')}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+    return fs.readFileSync(logFile, 'utf8').includes('Server listening on');
+  }, timeoutMs);
   const pub = hostKey.publicKey.trim().split(/\s+/).slice(0, 2).join(' ');
   fs.appendFileSync(lab.knownHostsFile, `${BASTION_IP} ${pub}\nbastion ${pub}\n`);
   return {

@@ -15,6 +15,7 @@ import { resolveSshTarget } from '../../src/remote/sshConfig.js';
 import { expandProxyCommand } from '../../src/remote/transports/command.js';
 import { need } from '../helpers/need.js';
 import { requireSshd, startSshd, type TestSshd } from '../helpers/sshd.js';
+import { bound, waitFor } from '../helpers/time.js';
 
 const ctx = {
   bastion: undefined as unknown as TestSshd,
@@ -28,9 +29,9 @@ const ctx = {
 /** `Accepted publickey` lines in a server's log: one per login. */
 const logins = (s: TestSshd) => (s.log().match(/Accepted publickey/g) ?? []).length;
 
+/** sshd logs a login a moment after the client sees it succeed. */
 async function waitForLogins(s: TestSshd, n: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (logins(s) < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await waitFor(`${n} logins in the sshd log`, () => logins(s) >= n, 10_000).catch(() => undefined); // the count is then asserted
 }
 
 function hostBlock(name: string, s: TestSshd, extra: string[] = []): string[] {
@@ -58,7 +59,7 @@ function writeConfig(file: string, extra: string[] = [], knownHosts = ctx.knownH
 }
 
 function reach(over: Partial<ReachOptions> = {}): Reach {
-  return new Reach({ configFile: ctx.config, connectTimeoutMs: 10_000, commandTimeoutMs: 20_000, agentSocket: '', ...over });
+  return new Reach({ configFile: ctx.config, connectTimeoutMs: bound(10_000), commandTimeoutMs: bound(20_000), agentSocket: '', ...over });
 }
 
 async function connectFails(r: Reach, name: string): Promise<RemoteError> {
@@ -298,7 +299,7 @@ if (requireSshd('remote/reach')) {
 
   s('Bastions: a bastion connection that dropped is made again on next use', async () => {
     const t = await reach({ jump: 'bastion' }).target('target');
-    const pool = new Bastions({ timeoutMs: 10_000, agentSocket: '' });
+    const pool = new Bastions({ timeoutMs: bound(10_000), agentSocket: '' });
     const a = await RemoteHost.connect({ target: t, bastions: pool, agentSocket: '' });
     await a.close();
     const c = await pool.client(t.jump!, t);
