@@ -40,6 +40,7 @@ function remoteOptions(y: Argv) {
   return y
     .option('parallel', { alias: 'p', type: 'number', default: 10, describe: 'hosts at a time', group: 'SSH:' })
     .option('ssh-config', { alias: 'F', type: 'string', describe: 'ssh_config file [default: ~/.ssh/config, as ssh does]', group: 'SSH:' })
+    .option('jump', { alias: 'J', type: 'string', describe: 'reach every host through these jump hosts, as `ssh -J` ([user@]host[:port], comma-separated; none: directly) [default: ProxyJump from the ssh config]', group: 'SSH:' })
     .option('accept-new', { type: 'boolean', describe: 'trust and record host keys seen for the first time (never a changed key)', group: 'SSH:' })
     .option('connect-timeout', { type: 'number', default: 10, describe: 'seconds to connect and log in', group: 'SSH:' })
     .option('command-timeout', { type: 'number', default: 120, describe: 'seconds for one remote command', group: 'SSH:' });

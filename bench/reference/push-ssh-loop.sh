@@ -8,7 +8,8 @@
 #
 # Hosts are reached by address, as routegen does by default (`via: ip`). Multiplexing is off
 # (each host is one fresh connection) and BatchMode is on. A host with no rendered file gets
-# nothing. Exits non-zero if any host failed.
+# nothing. Exits non-zero if any host failed. With SSH_JUMP set, every ssh goes through that jump
+# host (`ssh -J "$SSH_JUMP"`): a login to it per host, as a loop of `ssh -J` does.
 set -eu
 [ $# -ge 3 ] || { echo "usage: $0 SSH_CONFIG MACHINES_TXT RENDER_DIR [PARALLEL]" >&2; exit 2; }
 export CFG="$1" RENDER="$3"
@@ -22,7 +23,7 @@ sed -e 's/#.*//' -e 's/\r$//' "$2" | awk 'NF >= 3 { print $1, $3 }' |
 		[ -d "$dir" ] || exit 0
 		file=$(find "$dir" -type f)
 		rel=${file#"$dir"}
-		ssh -F "$CFG" -o BatchMode=yes -o ControlMaster=no -o ControlPath=none "$ip" \
+		ssh -F "$CFG" ${SSH_JUMP:+-J "$SSH_JUMP"} -o BatchMode=yes -o ControlMaster=no -o ControlPath=none "$ip" \
 			"mkdir -p ${rel%/*} && cat > $rel && networkctl reload" < "$file" ||
 			{ echo "push-ssh-loop: $name ($ip) failed" >&2; exit 1; }
 	' sh

@@ -10,7 +10,7 @@ import { connect, connectName, describeError } from '../push/pushHost.js';
 import type { RemoteHost } from '../remote/connection.js';
 import { plural, table } from '../report.js';
 import { loadInputs, type Io } from './common.js';
-import { sshOptions, type RemoteArgs } from './push.js';
+import { checkRemoteArgs, withSsh, type RemoteArgs } from './push.js';
 
 export interface DiscoverArgs extends RemoteArgs {
   write?: boolean;
@@ -60,9 +60,9 @@ function writeConfig(path: string, results: DiscoverResult[]): number {
 export async function discoverCommand(args: DiscoverArgs, io: Io): Promise<number> {
   // --write creates the config file when it does not exist yet.
   const { plan, hosts } = loadInputs(args, { configMayBeMissing: args.write });
-  const opts = sshOptions(args); // checks the flags first
+  checkRemoteArgs(args); // before pLimit sees --parallel
   const limit = pLimit(Math.max(1, args.parallel));
-  const results: DiscoverResult[] = await Promise.all(
+  const results: DiscoverResult[] = await withSsh(args, io, (opts) => Promise.all(
     hosts.map((ph) =>
       limit(async () => {
         const h = hostPlan(plan, ph);
@@ -80,7 +80,7 @@ export async function discoverCommand(args: DiscoverArgs, io: Io): Promise<numbe
         }
       }),
     ),
-  );
+  ));
   const bad = results.filter((r) => r.error || !r.stack);
   const configPath = args.config ?? 'routegen.yaml';
   let written = 0;

@@ -1,5 +1,7 @@
 import { escapeControl, UserError } from '../errors.js';
 import { onInterrupt, releaseInterrupts } from '../interrupt.js';
+import { RemoteError } from '../remote/errors.js';
+import { Reach } from '../remote/reach.js';
 import { Progress } from '../progress.js';
 import { runHosts } from '../push/run.js';
 import type { HostResult, Outcome } from '../push/pushHost.js';
@@ -10,6 +12,7 @@ export interface RemoteArgs extends CommonArgs {
   parallel: number;
   'accept-new'?: boolean;
   'ssh-config'?: string;
+  jump?: string;
   'connect-timeout': number;
   'command-timeout': number;
 }
@@ -42,15 +45,34 @@ export function checkRemoteArgs(args: Partial<PushArgs>): void {
   }
 }
 
-/** The SSH settings every remote command takes from its flags (checked first). */
-export function sshOptions(args: RemoteArgs) {
+/**
+ * Runs `fn` with the SSH settings every remote command takes from its flags, then ends the
+ * run's jump host connections and prints, once each, the ssh config options routegen did
+ * not honour.
+ */
+export async function withSsh<T>(args: RemoteArgs, io: Io, fn: (opts: { ssh: Reach; commandTimeoutS: number }) => Promise<T>): Promise<T> {
   checkRemoteArgs(args);
-  return {
-    sshConfig: args['ssh-config'],
-    acceptNew: args['accept-new'],
-    connectTimeoutS: args['connect-timeout'],
-    commandTimeoutS: args['command-timeout'],
-  };
+  if (args.jump !== undefined) {
+    try {
+      Reach.checkJump(args.jump);
+    } catch (e) {
+      if (e instanceof RemoteError) throw new UserError(e.message, { kind: 'usage', hint: e.hint });
+      throw e;
+    }
+  }
+  const ssh = new Reach({
+    ...(args['ssh-config'] !== undefined && { configFile: args['ssh-config'] }),
+    ...(args.jump !== undefined && { jump: args.jump }),
+    ...(args['accept-new'] !== undefined && { acceptNew: args['accept-new'] }),
+    connectTimeoutMs: args['connect-timeout'] * 1000,
+    commandTimeoutMs: args['command-timeout'] * 1000,
+  });
+  try {
+    return await fn({ ssh, commandTimeoutS: args['command-timeout'] });
+  } finally {
+    await ssh.close();
+    for (const w of ssh.warnings()) io.err(`${io.ce.yellow('warning:')} ${w}`);
+  }
 }
 
 function paint(c: Colors, o: Outcome): string {
@@ -124,11 +146,11 @@ export async function pushCommand(args: PushArgs, io: Io, mode: 'push' | 'diff' 
   const t0 = Date.now();
   let results: HostResult[];
   try {
-    results = await runHosts(plan, hosts, {
+    results = await withSsh(args, io, (ssh) => runHosts(plan, hosts, {
       parallel: args.parallel,
       dryRun: mode === 'push' && args['dry-run'],
       diffOnly: mode === 'diff',
-      ...sshOptions(args),
+      ...ssh,
       confirmTimeoutS: args['confirm-timeout'] ?? 60,
       verifyTimeoutS: args['verify-timeout'] ?? 15,
       inventoryName: plan.inventory.name,
@@ -137,7 +159,7 @@ export async function pushCommand(args: PushArgs, io: Io, mode: 'push' | 'diff' 
       onStep: (h, s) => progress.step(h, s),
       onDone: (r) => progress.finish(r, hostLine(io.ce, r)),
       stopped: () => stopped,
-    });
+    }));
   } finally {
     progress.stop();
     releaseInterrupts();

@@ -5,7 +5,7 @@ import { runHosts } from '../push/run.js';
 import { STATE_DIR } from '../push/pushHost.js';
 import { plural, table, type Colors } from '../report.js';
 import { loadInputs, type Io } from './common.js';
-import { checkRemoteArgs, failureReport, sshOptions, type PushArgs } from './push.js';
+import { checkRemoteArgs, failureReport, withSsh, type PushArgs } from './push.js';
 
 type Verdict = 'removed' | 'would remove' | 'nothing to remove' | 'failed' | 'rolled back';
 
@@ -44,13 +44,13 @@ export async function removeCommand(args: PushArgs, io: Io): Promise<number> {
   const t0 = Date.now();
   let results: RemoveResult[];
   try {
-    results = (await runHosts(
+    results = (await withSsh(args, io, (ssh) => runHosts(
       plan,
       hosts,
       {
         parallel: args.parallel,
         dryRun: dry,
-        ...sshOptions(args),
+        ...ssh,
         confirmTimeoutS: args['confirm-timeout'] ?? 60,
         verifyTimeoutS: args['verify-timeout'] ?? 15,
         inventoryName: plan.inventory.name,
@@ -61,7 +61,7 @@ export async function removeCommand(args: PushArgs, io: Io): Promise<number> {
         stopped: () => stopped,
       },
       removeHost,
-    )) as RemoveResult[];
+    ))) as RemoveResult[];
   } finally {
     progress.stop();
     releaseInterrupts();

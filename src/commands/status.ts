@@ -6,11 +6,7 @@ import { hostPlan } from '../plan.js';
 import { rollbackHost, statusHost, type RollbackResult, type StatusResult } from '../push/status.js';
 import { plural, table } from '../report.js';
 import { loadInputs, readInput, type Io } from './common.js';
-import { sshOptions, type RemoteArgs } from './push.js';
-
-function remoteOpts(args: RemoteArgs, inventoryName: string) {
-  return { ...sshOptions(args), verifyTimeoutS: 15, inventoryName };
-}
+import { checkRemoteArgs, withSsh, type RemoteArgs } from './push.js';
 
 export interface StatusArgs extends RemoteArgs {
   /** `kubectl get nodes -o json` output: compare the Node objects' podCIDRs too. */
@@ -28,11 +24,14 @@ function clusterSubnets(file: string): Map<string, SubnetSource> {
 export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
   const { plan, hosts } = loadInputs(args);
   const cluster = plan.inventory.machines.flatMap((m) => m.podSubnets);
-  // The flags are checked (remoteOpts) before pLimit sees --parallel.
-  const opts = { ...remoteOpts(args, plan.inventory.name), clusterSubnets: args.cluster === undefined ? undefined : clusterSubnets(args.cluster) };
+  checkRemoteArgs(args); // before pLimit sees --parallel
   const limit = pLimit(Math.max(1, args.parallel));
+  const subnets = args.cluster === undefined ? undefined : clusterSubnets(args.cluster);
   const t0 = Date.now();
-  const results: StatusResult[] = await Promise.all(hosts.map((h) => limit(() => statusHost(hostPlan(plan, h), cluster, opts))));
+  const results: StatusResult[] = await withSsh(args, io, (ssh) => {
+    const opts = { ...ssh, verifyTimeoutS: 15, inventoryName: plan.inventory.name, clusterSubnets: subnets };
+    return Promise.all(hosts.map((h) => limit(() => statusHost(hostPlan(plan, h), cluster, opts))));
+  });
   const bad = results.filter((r) => !r.ok);
   if (args.json) {
     io.out(JSON.stringify({ command: 'status', ok: bad.length === 0, hosts: results }, null, 2));
@@ -81,9 +80,12 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
 /** `routegen rollback`: put back the file kept before the last push, and apply it. */
 export async function rollbackCommand(args: RemoteArgs, io: Io): Promise<number> {
   const { plan, hosts } = loadInputs(args);
-  const opts = remoteOpts(args, plan.inventory.name); // checks the flags first
+  checkRemoteArgs(args); // before pLimit sees --parallel
   const limit = pLimit(Math.max(1, args.parallel));
-  const results: RollbackResult[] = await Promise.all(hosts.map((h) => limit(() => rollbackHost(hostPlan(plan, h), opts))));
+  const results: RollbackResult[] = await withSsh(args, io, (ssh) => {
+    const opts = { ...ssh, verifyTimeoutS: 15, inventoryName: plan.inventory.name };
+    return Promise.all(hosts.map((h) => limit(() => rollbackHost(hostPlan(plan, h), opts))));
+  });
   const bad = results.filter((r) => !r.ok);
   if (args.json) {
     io.out(JSON.stringify({ command: 'rollback', ok: bad.length === 0, hosts: results }, null, 2));

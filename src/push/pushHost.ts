@@ -1,9 +1,10 @@
 import { createTwoFilesPatch } from 'diff';
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import { RemoteError, RemoteHost } from '../remote/connection.js';
+import { RemoteError, type RemoteHost } from '../remote/connection.js';
 import { sudoHint } from '../remote/errors.js';
-import { resolveSshTarget, type SshTarget } from '../remote/sshConfig.js';
+import type { Reach } from '../remote/reach.js';
+import type { SshTarget } from '../remote/sshConfig.js';
 import { TEMPLATE_DIR, renderHost } from '../render.js';
 import { STACKS, type StackModule } from '../stacks/index.js';
 import { plainName } from '../stacks/stack.js';
@@ -51,11 +52,10 @@ export interface PushOptions {
   dryRun?: boolean;
   /** Only read: compute the diff (routegen diff). */
   diffOnly?: boolean;
-  acceptNew?: boolean;
-  sshConfig?: string;
+  /** How this run reaches its hosts (ssh config, jump hosts, timeouts). */
+  ssh: Reach;
   confirmTimeoutS: number;
   verifyTimeoutS: number;
-  connectTimeoutS: number;
   commandTimeoutS: number;
   inventoryName: string;
   /** Every pod subnet of the cluster: on NetworkManager hosts, the routes routegen owns. */
@@ -146,19 +146,13 @@ const earlyConfirmMs = (confirmTimeoutS: number) => Math.min(10_000, (confirmTim
 export const ROUTES_SCRIPT = 'echo @@ipv4; ip -j -4 route show table main; echo @@ipv6; ip -j -6 route show table main';
 
 /** `resolved`: the target of an earlier connection to the same host (no second `ssh -G`). */
-export async function connect(h: HostPlan, opts: Pick<PushOptions, 'sshConfig' | 'acceptNew' | 'connectTimeoutS' | 'commandTimeoutS'>, resolved?: SshTarget): Promise<RemoteHost> {
-  const target = resolved ?? await resolveSshTarget(connectName(h), {
-    configFile: opts.sshConfig,
+export async function connect(h: HostPlan, opts: Pick<PushOptions, 'ssh'>, resolved?: SshTarget): Promise<RemoteHost> {
+  const target = resolved ?? await opts.ssh.target(connectName(h), {
     user: h.settings.ssh.user,
     port: h.settings.ssh.port,
     identityFile: h.settings.ssh.identityFile,
   });
-  return RemoteHost.connect({
-    target,
-    acceptNew: opts.acceptNew,
-    connectTimeoutMs: opts.connectTimeoutS * 1000,
-    commandTimeoutMs: opts.commandTimeoutS * 1000,
-  });
+  return opts.ssh.connect(target);
 }
 
 /**

@@ -24,7 +24,7 @@ export interface StatusResult {
   error?: { step: string; message: string; stderr?: string; hint?: string };
 }
 
-type Opts = Pick<PushOptions, 'sshConfig' | 'acceptNew' | 'connectTimeoutS' | 'commandTimeoutS' | 'inventoryName'> & { verifyTimeoutS: number };
+type Opts = Pick<PushOptions, 'ssh' | 'commandTimeoutS' | 'inventoryName'> & { verifyTimeoutS: number };
 
 /** status also takes what the cluster's Node objects say (`--cluster nodes.json`), by hostname. */
 type StatusOpts = Opts & { clusterSubnets?: Map<string, SubnetSource> };

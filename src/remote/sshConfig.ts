@@ -8,6 +8,7 @@ import { homedir, hostname as localHostname, userInfo } from 'node:os';
 import { isIPv4, isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import { RemoteError } from './errors.js';
+import { unhonouredOptions } from './unhonoured.js';
 
 export interface SshTarget {
   /** The name routegen was given (an ssh_config `Host` alias or a plain host). */
@@ -27,7 +28,13 @@ export interface SshTarget {
   hashKnownHosts: boolean;
   /** IdentityAgent from the config: a socket path, or 'none' to use no agent. */
   identityAgent?: string;
-  /** Things routegen noticed but cannot honour (no ssh client, ProxyJump, ...). */
+  /** ProxyJump as `ssh -G` prints it (from the config, or routegen's -J), `none` left out. */
+  proxyJump?: string;
+  /** ProxyCommand as written, %-tokens not yet expanded; used when there is no ProxyJump. */
+  proxyCommand?: string;
+  /** The jump host this target is reached through (the last hop of proxyJump), resolved by reach.ts. */
+  jump?: SshTarget;
+  /** Things routegen noticed but does not honour; worded the same for every host. */
   warnings: string[];
 }
 
@@ -36,6 +43,13 @@ export interface ResolveOptions {
   user?: string;
   port?: number;
   identityFile?: string;
+  /** ProxyJump given on the command line (`ssh -J`), overriding the config's. */
+  jump?: string;
+  /**
+   * A jump host rather than a host routegen configures: with no User anywhere, the local
+   * user name, as `ssh -J` would log in (routegen's own hosts default to root).
+   */
+  hop?: boolean;
   /** The ssh binary; tests point it elsewhere. Default `ssh` from PATH. */
   sshBinary?: string;
 }
@@ -141,7 +155,7 @@ function mapStrict(value: string | undefined): SshTarget['strictHostKeyChecking'
 
 /**
  * Where and how to reach `host`: `ssh -G [-F configFile] [-l user] [-p port] [-i identity]
- * -- host`, so explicit options win over the config exactly as on ssh's command line.
+ * [-J jump] -- host`, so explicit options win over the config exactly as on ssh's command line.
  * routegen's default user is root: when ssh reports the local user name (nothing configured),
  * root is used instead. Without an ssh client, OpenSSH's defaults, with a warning.
  */
@@ -166,6 +180,7 @@ export async function resolveSshTarget(host: string, opts: ResolveOptions = {}):
   if (opts.user !== undefined) argv.push('-l', opts.user);
   if (opts.port !== undefined) argv.push('-p', String(opts.port));
   if (identityFile !== undefined) argv.push('-i', identityFile);
+  if (opts.jump !== undefined) argv.push('-J', opts.jump);
   argv.push('--', host);
 
   let result: { stdout: string } | { missing: true };
@@ -195,6 +210,7 @@ export async function resolveSshTarget(host: string, opts: ResolveOptions = {}):
       knownHostsFiles: [join(home, '.ssh', 'known_hosts')],
       strictHostKeyChecking: 'ask',
       hashKnownHosts: false,
+      ...(opts.jump !== undefined && opts.jump.toLowerCase() !== 'none' && { proxyJump: opts.jump }),
       warnings,
     };
   }
@@ -211,7 +227,7 @@ export async function resolveSshTarget(host: string, opts: ResolveOptions = {}):
   if (!validPort(port)) throw configError(host, `invalid Port ${one('port')} for ${host}`);
   let user = one('user') ?? localUser;
   if (opts.user !== undefined) user = opts.user;
-  else if (user === localUser) user = 'root';
+  else if (user === localUser && opts.hop !== true) user = 'root';
   if (!USER.test(user)) throw configError(host, `invalid User ${JSON.stringify(user)} for ${host}`);
 
   const tokens: TokenValues = { home, localUser, hostname, alias: host, port, user };
@@ -239,11 +255,11 @@ export async function resolveSshTarget(host: string, opts: ResolveOptions = {}):
   if (agent !== undefined) {
     target.identityAgent = agent === 'SSH_AUTH_SOCK' ? process.env.SSH_AUTH_SOCK ?? 'none' : expandTilde(agent, home);
   }
-  for (const key of ['proxyjump', 'proxycommand']) {
-    const v = one(key);
-    if (v !== undefined && v !== 'none') {
-      warnings.push(`${key === 'proxyjump' ? 'ProxyJump' : 'ProxyCommand'} for ${host} is not supported by routegen; connecting directly to ${hostname}:${port}`);
-    }
-  }
+  // ssh -G prints the one of the two that takes effect (ProxyJump sets ProxyCommand to none).
+  const jump = one('proxyjump');
+  const command = one('proxycommand');
+  if (jump !== undefined && jump.toLowerCase() !== 'none') target.proxyJump = jump;
+  else if (command !== undefined && command !== 'none') target.proxyCommand = command;
+  warnings.push(...unhonouredOptions(g));
   return target;
 }

@@ -122,7 +122,8 @@ function childPids(pid: number): number[] {
   return out;
 }
 
-export async function startSshd(): Promise<TestSshd> {
+/** `extraConfig`: more sshd_config lines (AllowTcpForwarding no, ...). */
+export async function startSshd(opts: { extraConfig?: string[] } = {}): Promise<TestSshd> {
   const sshd = findSshd();
   if (!sshd) throw new Error('sshd not found');
   // sshd refuses to start without its privilege separation directory (an empty, root-owned
@@ -157,6 +158,7 @@ export async function startSshd(): Promise<TestSshd> {
         'UseDNS no',
         'LogLevel VERBOSE',
         'Subsystem sftp internal-sftp',
+        ...(opts.extraConfig ?? []),
         '',
       ].join('\n'),
     );

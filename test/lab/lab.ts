@@ -1033,6 +1033,8 @@ export class Lab {
   /** Dual-stack labs: the jumpbox's IPv6 address (fd00:10::10). */
   readonly jumpboxIp6: string | undefined;
   readonly jumpboxNetns: string;
+  /** The namespace holding the node network's bridge (br0). */
+  readonly switchNetns: string;
   /** Whether the lab was brought up with `dualStack`. */
   readonly dualStack: boolean;
 
@@ -1051,6 +1053,7 @@ export class Lab {
     this.sshConfigFile = path.join(state.dir, 'ssh_config');
     this.stateFile = path.join(state.dir, 'state.json');
     this.jumpboxNetns = state.jumpboxNetns;
+    this.switchNetns = state.switchNetns;
     this.dualStack = state.dualStack ?? false;
     this.jumpboxIp6 = state.jumpboxIp6;
     this.hosts = state.hosts.map((h) => {
@@ -1452,6 +1455,20 @@ export class Lab {
   private alive(h: HostState): void {
     if (this.isDown) throw new Error('lab is down');
     if (!isOurs(h.pid, h.pidStart)) throw new Error(`lab host ${h.name} is not running (init PID ${h.pid} is gone)`);
+  }
+
+  // ------------------------------------------------------------------ hooks for lab add-ons
+
+  /** A namespace an add-on (test/lab/bastion.ts) made: deleted with the lab's own. */
+  addNamespace(name: string): void {
+    this.state.namespaces.push(name);
+    this.saveState(this.stateFile);
+  }
+
+  /** A process an add-on started: killed when the lab goes down, whatever way. */
+  track(child: ChildProcess): void {
+    this.children.add(child);
+    child.on('exit', () => this.children.delete(child));
   }
 
   /** Run a command in the jumpbox's network namespace (192.168.10.10), as a child of this process. */

@@ -90,6 +90,13 @@ real.before(() => {
       'Host jumped',
       '  HostName 192.0.2.12',
       '  ProxyJump bastion',
+      'Host proxied',
+      '  HostName 192.0.2.13',
+      '  ProxyCommand ssh -W %h:%p bastion',
+      '  BindAddress 192.0.2.1',
+      'Host both',
+      '  ProxyCommand nc %h %p',
+      '  ProxyJump bastion',
       'Host badname',
       '  HostName bad_name',
       '',
@@ -146,10 +153,28 @@ if (!hasSsh()) {
     assert.is(t.strictHostKeyChecking, 'no');
   });
 
-  real('ProxyJump is reported as a warning', async () => {
-    const t = await resolveSshTarget('jumped', { configFile: config });
-    assert.match(t.warnings.join('\n'), /ProxyJump/);
+  real('ProxyJump and ProxyCommand are read, the first one given wins as in ssh; -J overrides the config', async () => {
+    const jumped = await resolveSshTarget('jumped', { configFile: config });
+    assert.is(jumped.proxyJump, 'bastion');
+    assert.is(jumped.proxyCommand, undefined);
+    assert.equal(jumped.warnings, []);
+    const proxied = await resolveSshTarget('proxied', { configFile: config });
+    assert.is(proxied.proxyCommand, 'ssh -W %h:%p bastion');
+    assert.is(proxied.proxyJump, undefined);
+    const both = await resolveSshTarget('both', { configFile: config });
+    assert.is(both.proxyCommand, 'nc %h %p');
+    assert.is(both.proxyJump, undefined);
+    const flag = await resolveSshTarget('jumped', { configFile: config, jump: 'root@other:2200,third' });
+    assert.is(flag.proxyJump, 'root@other:2200,third');
+    const none = await resolveSshTarget('jumped', { configFile: config, jump: 'none' });
+    assert.is(none.proxyJump, undefined);
   });
+
+  real('an option that changes how a host is reached and is not honoured is a warning', async () => {
+    const t = await resolveSshTarget('proxied', { configFile: config });
+    assert.equal(t.warnings, ['ssh config: BindAddress 192.0.2.1 is not honoured by routegen (connections leave from the default source address)']);
+  });
+
 
   real('a HostName that is not a DNS name or IP is refused', async () => {
     let err: unknown;
