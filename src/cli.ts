@@ -9,6 +9,8 @@ import type { DiscoverArgs } from './commands/discover.js';
 import type { PushArgs } from './commands/push.js';
 import type { StatusArgs } from './commands/status.js';
 import { renderCommand, type RenderArgs } from './commands/render.js';
+import { completeHostsCommand, completionCommand, describeCommands, SHELLS } from './commands/completion.js';
+import { HOSTS_COMMAND, type CompletionCommand } from './completion.js';
 import { NETPLAN_SECTIONS, STACK_NAMES, type StackName } from './types.js';
 
 /** Exit codes, documented in the README. */
@@ -137,8 +139,10 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return reportError(e, io);
     }
   }
+  if (argv[0] === HOSTS_COMMAND) return completeHostsCommand(argv.slice(1), io);
   const { default: yargs } = await import('yargs');
   let code: number = EXIT.ok;
+  const completion: CompletionCommand[] = [];
   const run = (fn: () => number | Promise<number>) => async () => {
     code = await fn();
   };
@@ -205,7 +209,17 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
           .example('$0 discover --write', 'then `routegen render` works offline'),
       (a) => run(async () => (await import('./commands/discover.js')).discoverCommand(a as unknown as DiscoverArgs, io))(),
     )
-    .demandCommand(1, 'Name a command: plan, render, push, diff, status, rollback or discover. See routegen --help.')
+    .command(
+      'completion [shell]',
+      'print a bash or zsh script that completes commands, options and host names',
+      (y) =>
+        y
+          .positional('shell', { choices: SHELLS, default: 'bash', describe: 'the shell to complete in' })
+          .example('source <($0 completion bash)', 'in ~/.bashrc')
+          .example('$0 completion zsh > "${fpath[1]}/_routegen"', 'zsh, for good'),
+      (a) => run(() => completionCommand(a.shell as (typeof SHELLS)[number], completion, io))(),
+    )
+    .demandCommand(1, 'Name a command: plan, render, push, diff, status, rollback, discover or completion. See routegen --help.')
     .strict()
     .recommendCommands()
     .version(pkg.version)
@@ -219,6 +233,8 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       throw new UserError(msg ?? 'invalid usage', { kind: 'usage', hint: 'see routegen --help, or routegen <command> --help' });
     });
 
+  // yargs forgets its commands while it runs one: `completion` reads them before
+  completion.push(...(argv[0] === 'completion' ? describeCommands(parser, () => yargs([])) : []));
   try {
     let help = '';
     await parser.parseAsync(argv, {}, (_err, _argv, output) => {
