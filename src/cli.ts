@@ -3,8 +3,8 @@ import { parseArgs } from 'node:util';
 import type { Argv } from 'yargs';
 import { formatUserError, UserError } from './errors.js';
 import { catchInterruptsFor, releaseInterrupts } from './interrupt.js';
-import { processIo, type CommonArgs, type Io } from './commands/common.js';
-import { planCommand } from './commands/plan.js';
+import { processIo, type Io } from './commands/common.js';
+import { planCommand, PLAN_FORMATS, type PlanArgs } from './commands/plan.js';
 import type { DiscoverArgs } from './commands/discover.js';
 import type { PushArgs } from './commands/push.js';
 import type { StatusArgs } from './commands/status.js';
@@ -53,7 +53,7 @@ function remoteOptions(y: Argv) {
  * every command line yargs would reject or read differently — returns null and goes to yargs,
  * which owns usage and its messages.
  */
-export function quickArgs(argv: string[]): { command: 'plan' | 'render'; args: RenderArgs } | null {
+export function quickArgs(argv: string[]): { command: 'plan' | 'render'; args: RenderArgs & PlanArgs } | null {
   const [command, ...rest] = argv;
   if (command !== 'plan' && command !== 'render') return null;
   const options = {
@@ -70,6 +70,7 @@ export function quickArgs(argv: string[]): { command: 'plan' | 'render'; args: R
     'netplan-section': { type: 'string' },
     metric: { type: 'string' },
     ...(command === 'render' ? ({ out: { type: 'string', short: 'o' }, check: { type: 'boolean' } } as const) : {}),
+    ...(command === 'plan' ? ({ format: { type: 'string' } } as const) : {}),
   } as const;
   let parsed;
   try {
@@ -87,6 +88,7 @@ export function quickArgs(argv: string[]): { command: 'plan' | 'render'; args: R
   if (str('netplan-section') !== undefined && !(NETPLAN_SECTIONS as readonly string[]).includes(str('netplan-section')!)) return null;
   if (str('inventory-format') !== undefined && !['auto', 'machines', 'kubectl'].includes(str('inventory-format')!)) return null;
   if (str('metric') !== undefined && !/^(0|[1-9]\d{0,8})$/.test(str('metric')!)) return null;
+  if (str('format') !== undefined && !(PLAN_FORMATS as readonly string[]).includes(str('format')!)) return null;
   return {
     command,
     args: {
@@ -104,6 +106,7 @@ export function quickArgs(argv: string[]): { command: 'plan' | 'render'; args: R
       metric: str('metric') === undefined ? undefined : Number(str('metric')),
       out: str('out') ?? '',
       check: v.check as boolean | undefined,
+      format: str('format') as PlanArgs['format'],
     },
   };
 }
@@ -152,8 +155,13 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     .command(
       'plan',
       'print the routes every host needs (validates the inventory; touches no host)',
-      (y) => stackOptions(common(y)).example('$0 plan -i machines.txt', 'the table').example('$0 plan --json', 'the same as JSON'),
-      (a) => run(() => planCommand(a as unknown as CommonArgs, io))(),
+      (y) =>
+        stackOptions(common(y))
+          .option('format', { type: 'string', choices: PLAN_FORMATS, describe: 'table (the default), json (as --json), or a picture: mermaid or dot', group: 'Output:' })
+          .example('$0 plan -i machines.txt', 'the table')
+          .example('$0 plan --json', 'the same as JSON')
+          .example('$0 plan --format dot | dot -Tsvg > plan.svg', 'a picture'),
+      (a) => run(() => planCommand(a as unknown as PlanArgs, io))(),
     )
     .command(
       'render',
