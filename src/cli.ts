@@ -3,12 +3,14 @@ import { parseArgs } from 'node:util';
 import type { Argv } from 'yargs';
 import { formatUserError, UserError } from './errors.js';
 import { catchInterruptsFor, releaseInterrupts } from './interrupt.js';
-import { processIo, type CommonArgs, type Io } from './commands/common.js';
-import { planCommand } from './commands/plan.js';
+import { processIo, type Io } from './commands/common.js';
+import { planCommand, PLAN_FORMATS, type PlanArgs } from './commands/plan.js';
 import type { DiscoverArgs } from './commands/discover.js';
 import type { PushArgs } from './commands/push.js';
 import type { StatusArgs } from './commands/status.js';
 import { renderCommand, type RenderArgs } from './commands/render.js';
+import { completeHostsCommand, completionCommand, describeCommands, SHELLS } from './commands/completion.js';
+import { HOSTS_COMMAND, type CompletionCommand } from './completion.js';
 import { NETPLAN_SECTIONS, STACK_NAMES, type StackName } from './types.js';
 
 /** Exit codes, documented in the README. */
@@ -59,7 +61,7 @@ function commitOptions(y: Argv) {
  * every command line yargs would reject or read differently — returns null and goes to yargs,
  * which owns usage and its messages.
  */
-export function quickArgs(argv: string[]): { command: 'plan' | 'render'; args: RenderArgs } | null {
+export function quickArgs(argv: string[]): { command: 'plan' | 'render'; args: RenderArgs & PlanArgs } | null {
   const [command, ...rest] = argv;
   if (command !== 'plan' && command !== 'render') return null;
   const options = {
@@ -76,6 +78,7 @@ export function quickArgs(argv: string[]): { command: 'plan' | 'render'; args: R
     'netplan-section': { type: 'string' },
     metric: { type: 'string' },
     ...(command === 'render' ? ({ out: { type: 'string', short: 'o' }, check: { type: 'boolean' } } as const) : {}),
+    ...(command === 'plan' ? ({ format: { type: 'string' } } as const) : {}),
   } as const;
   let parsed;
   try {
@@ -93,6 +96,7 @@ export function quickArgs(argv: string[]): { command: 'plan' | 'render'; args: R
   if (str('netplan-section') !== undefined && !(NETPLAN_SECTIONS as readonly string[]).includes(str('netplan-section')!)) return null;
   if (str('inventory-format') !== undefined && !['auto', 'machines', 'kubectl'].includes(str('inventory-format')!)) return null;
   if (str('metric') !== undefined && !/^(0|[1-9]\d{0,8})$/.test(str('metric')!)) return null;
+  if (str('format') !== undefined && !(PLAN_FORMATS as readonly string[]).includes(str('format')!)) return null;
   return {
     command,
     args: {
@@ -110,6 +114,7 @@ export function quickArgs(argv: string[]): { command: 'plan' | 'render'; args: R
       metric: str('metric') === undefined ? undefined : Number(str('metric')),
       out: str('out') ?? '',
       check: v.check as boolean | undefined,
+      format: str('format') as PlanArgs['format'],
     },
   };
 }
@@ -145,8 +150,10 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return reportError(e, io);
     }
   }
+  if (argv[0] === HOSTS_COMMAND) return completeHostsCommand(argv.slice(1), io);
   const { default: yargs } = await import('yargs');
   let code: number = EXIT.ok;
+  const completion: CompletionCommand[] = [];
   const run = (fn: () => number | Promise<number>) => async () => {
     code = await fn();
   };
@@ -156,8 +163,13 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     .command(
       'plan',
       'print the routes every host needs (validates the inventory; touches no host)',
-      (y) => stackOptions(common(y)).example('$0 plan -i machines.txt', 'the table').example('$0 plan --json', 'the same as JSON'),
-      (a) => run(() => planCommand(a as unknown as CommonArgs, io))(),
+      (y) =>
+        stackOptions(common(y))
+          .option('format', { type: 'string', choices: PLAN_FORMATS, describe: 'table (the default), json (as --json), or a picture: mermaid or dot', group: 'Output:' })
+          .example('$0 plan -i machines.txt', 'the table')
+          .example('$0 plan --json', 'the same as JSON')
+          .example('$0 plan --format dot | dot -Tsvg > plan.svg', 'a picture'),
+      (a) => run(() => planCommand(a as unknown as PlanArgs, io))(),
     )
     .command(
       'render',
@@ -221,7 +233,17 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
           .example('$0 discover --write', 'then `routegen render` works offline'),
       (a) => run(async () => (await import('./commands/discover.js')).discoverCommand(a as unknown as DiscoverArgs, io))(),
     )
-    .demandCommand(1, 'Name a command: plan, render, push, diff, status, rollback, remove or discover. See routegen --help.')
+    .command(
+      'completion [shell]',
+      'print a bash or zsh script that completes commands, options and host names',
+      (y) =>
+        y
+          .positional('shell', { choices: SHELLS, default: 'bash', describe: 'the shell to complete in' })
+          .example('source <($0 completion bash)', 'in ~/.bashrc')
+          .example('$0 completion zsh > "${fpath[1]}/_routegen"', 'zsh, for good'),
+      (a) => run(() => completionCommand(a.shell as (typeof SHELLS)[number], completion, io))(),
+    )
+    .demandCommand(1, 'Name a command: plan, render, push, diff, status, rollback, remove, discover or completion. See routegen --help.')
     .strict()
     .recommendCommands()
     .version(pkg.version)
@@ -235,6 +257,8 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       throw new UserError(msg ?? 'invalid usage', { kind: 'usage', hint: 'see routegen --help, or routegen <command> --help' });
     });
 
+  // yargs forgets its commands while it runs one: `completion` reads them before
+  completion.push(...(argv[0] === 'completion' ? describeCommands(parser, () => yargs([])) : []));
   try {
     let help = '';
     await parser.parseAsync(argv, {}, (_err, _argv, output) => {

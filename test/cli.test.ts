@@ -173,11 +173,11 @@ test('npm pack gives a tarball that installs globally and runs as `routegen`', (
   const tmp = tempDir('pack');
   try {
     const pack = spawnSync('npm', ['pack', '--pack-destination', tmp, ROOT], { encoding: 'utf8', timeout: bound(120_000) });
-    assert.is(pack.status, 0, pack.stderr);
+    assert.is(pack.status, 0, pack.error ? String(pack.error) : pack.stderr);
     const tgz = readdirSync(tmp).find((f) => f.endsWith('.tgz'))!;
     const prefix = join(tmp, 'prefix');
     const inst = spawnSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', join(tmp, tgz)], { encoding: 'utf8', timeout: bound(180_000) });
-    assert.is(inst.status, 0, inst.stderr);
+    assert.is(inst.status, 0, inst.error ? String(inst.error) : inst.stderr);
     const help = spawnSync(join(prefix, 'bin/routegen'), ['--help'], { encoding: 'utf8' });
     assert.is(help.status, 0, help.stderr);
     assert.match(help.stdout, 'routegen push');

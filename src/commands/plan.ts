@@ -1,7 +1,16 @@
 import { hostPlan } from '../plan.js';
 import { plural, visibleWidth } from '../report.js';
 import type { HostPlan } from '../types.js';
+import { planPicture, PICTURE_FORMATS, type PictureFormat } from '../picture.js';
 import { loadInputs, type CommonArgs, type Io } from './common.js';
+
+/** What `plan --format` offers: the table, JSON (as --json), or a picture. */
+export const PLAN_FORMATS = ['table', 'json', ...PICTURE_FORMATS] as const;
+
+/** `routegen plan` options. */
+export interface PlanArgs extends CommonArgs {
+  format?: (typeof PLAN_FORMATS)[number];
+}
 
 /** The JSON shape of one host in `plan --json` (stable; documented in the README). */
 export function hostJson(h: HostPlan) {
@@ -16,9 +25,13 @@ export function hostJson(h: HostPlan) {
 
 /** `routegen plan`: validates the inventory and prints every host's routes. Streams host by
  * host, so a cluster of thousands prints without holding n² routes in memory. */
-export function planCommand(args: CommonArgs, io: Io): number {
+export function planCommand(args: PlanArgs, io: Io): number {
   const { plan, hosts } = loadInputs(args);
-  if (args.json) {
+  if (args.format && (PICTURE_FORMATS as readonly string[]).includes(args.format)) {
+    io.out(planPicture(plan, hosts, args.format as PictureFormat));
+    return 0;
+  }
+  if (args.json || args.format === 'json') {
     io.out('{\n  "hosts": [');
     hosts.forEach((h, i) => {
       const body = JSON.stringify(hostJson(hostPlan(plan, h)), null, 2).replace(/\n/g, '\n    ');
