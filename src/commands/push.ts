@@ -75,6 +75,26 @@ export async function withSsh<T>(args: RemoteArgs, io: Io, fn: (opts: { ssh: Rea
   }
 }
 
+/**
+ * Ctrl-C (and SIGTERM, as a service manager sends) during a run over hosts: the first starts no
+ * new host and lets the ones in flight finish or roll back; a second quits at once. An interrupt
+ * that came while routegen was starting (bin/routegen.js catches them first) counts at once.
+ * Returns whether the run was asked to stop.
+ */
+export function stopOnInterrupt(io: Io, progress: Progress): () => boolean {
+  let stopped = false;
+  onInterrupt((n) => {
+    if (n > 1) {
+      progress.stop();
+      io.err('Interrupted again: quitting now. Hosts in flight roll back by themselves when their confirm timeout passes.');
+      process.exit(130);
+    }
+    stopped = true;
+    io.err('Interrupted: no new hosts will start; finishing (or rolling back) the ones in flight. Ctrl-C again to quit at once.');
+  });
+  return () => stopped;
+}
+
 function paint(c: Colors, o: Outcome): string {
   switch (o) {
     case 'changed':
@@ -131,18 +151,7 @@ export async function pushCommand(args: PushArgs, io: Io, mode: 'push' | 'diff' 
   checkRemoteArgs(args);
   const dry = mode === 'diff' || Boolean(args['dry-run']);
   const progress = new Progress(hosts.length, args.json || args.quiet ? 'off' : io.isTTY ? 'live' : 'lines', io.ce);
-  let stopped = false;
-  // SIGTERM (a service manager stopping routegen) is handled like Ctrl-C. An interrupt that came
-  // while routegen was starting (main catches them from its first line) counts here at once.
-  onInterrupt((n) => {
-    if (n > 1) {
-      progress.stop();
-      io.err('Interrupted again: quitting now. Hosts in flight roll back by themselves when their confirm timeout passes.');
-      process.exit(130);
-    }
-    stopped = true;
-    io.err('Interrupted: no new hosts will start; finishing (or rolling back) the ones in flight. Ctrl-C again to quit at once.');
-  });
+  const stopped = stopOnInterrupt(io, progress);
   const t0 = Date.now();
   let results: HostResult[];
   try {
@@ -158,7 +167,7 @@ export async function pushCommand(args: PushArgs, io: Io, mode: 'push' | 'diff' 
       onStart: (h) => progress.start(h),
       onStep: (h, s) => progress.step(h, s),
       onDone: (r) => progress.finish(r, hostLine(io.ce, r)),
-      stopped: () => stopped,
+      stopped,
     }));
   } finally {
     progress.stop();
@@ -166,7 +175,7 @@ export async function pushCommand(args: PushArgs, io: Io, mode: 'push' | 'diff' 
   }
   const seconds = (Date.now() - t0) / 1000;
   const bad = results.filter((r) => BAD.includes(r.outcome));
-  const ok = bad.length === 0 && !stopped;
+  const ok = bad.length === 0 && !stopped();
 
   if (args.json) {
     io.out(JSON.stringify({ command: mode, dryRun: dry, ok, seconds, hosts: results }, null, 2));
@@ -195,6 +204,6 @@ export async function pushCommand(args: PushArgs, io: Io, mode: 'push' | 'diff' 
   }
   const failures = failureReport(c, results);
   if (failures.length) io.out(`\n${failures.join('\n')}`);
-  io.out(`\n${summaryLine(results, seconds)}${dry ? ' Nothing was written.' : ''}${stopped ? ' Interrupted.' : ''}`);
+  io.out(`\n${summaryLine(results, seconds)}${dry ? ' Nothing was written.' : ''}${stopped() ? ' Interrupted.' : ''}`);
   return ok ? 0 : 1;
 }

@@ -1,11 +1,11 @@
-import { onInterrupt, releaseInterrupts } from '../interrupt.js';
+import { releaseInterrupts } from '../interrupt.js';
 import { Progress } from '../progress.js';
 import { removeHost, type RemoveResult } from '../push/removeHost.js';
 import { runHosts } from '../push/run.js';
 import { STATE_DIR } from '../push/pushHost.js';
 import { plural, table, type Colors } from '../report.js';
 import { loadInputs, type Io } from './common.js';
-import { checkRemoteArgs, failureReport, withSsh, type PushArgs } from './push.js';
+import { checkRemoteArgs, failureReport, stopOnInterrupt, withSsh, type PushArgs } from './push.js';
 
 type Verdict = 'removed' | 'would remove' | 'nothing to remove' | 'failed' | 'rolled back';
 
@@ -31,16 +31,7 @@ export async function removeCommand(args: PushArgs, io: Io): Promise<number> {
   const dry = Boolean(args['dry-run']);
   const { c } = io;
   const progress = new Progress(hosts.length, args.json || args.quiet ? 'off' : io.isTTY ? 'live' : 'lines', io.ce);
-  let stopped = false;
-  onInterrupt((n) => {
-    if (n > 1) {
-      progress.stop();
-      io.err('Interrupted again: quitting now. Hosts in flight roll back by themselves when their confirm timeout passes.');
-      process.exit(130);
-    }
-    stopped = true;
-    io.err('Interrupted: no new hosts will start; finishing (or rolling back) the ones in flight. Ctrl-C again to quit at once.');
-  });
+  const stopped = stopOnInterrupt(io, progress);
   const t0 = Date.now();
   let results: RemoveResult[];
   try {
@@ -58,7 +49,7 @@ export async function removeCommand(args: PushArgs, io: Io): Promise<number> {
         onStart: (h) => progress.start(h),
         onStep: (h, s) => progress.step(h, s),
         onDone: (r) => progress.finish(r, `${r.error ? c.red('✗') : c.green('✓')} ${r.host}  ${paint(io.ce, verdict(r as RemoveResult))}`),
-        stopped: () => stopped,
+        stopped,
       },
       removeHost,
     ))) as RemoveResult[];
@@ -67,7 +58,7 @@ export async function removeCommand(args: PushArgs, io: Io): Promise<number> {
     releaseInterrupts();
   }
   const seconds = (Date.now() - t0) / 1000;
-  const ok = results.every((r) => !r.error) && !stopped;
+  const ok = results.every((r) => !r.error) && !stopped();
   if (args.json) {
     io.out(JSON.stringify({ command: 'remove', dryRun: dry, ok, seconds, hosts: results.map((r) => ({ ...r, result: verdict(r) })) }, null, 2));
     return ok ? 0 : 1;
@@ -91,6 +82,6 @@ export async function removeCommand(args: PushArgs, io: Io): Promise<number> {
   if (failures.length) io.out(`\n${failures.join('\n')}`);
   const counts = new Map<Verdict, number>();
   for (const r of results) counts.set(verdict(r), (counts.get(verdict(r)) ?? 0) + 1);
-  io.out(`\n${plural(results.length, 'host')}: ${[...counts].map(([v, n]) => `${n} ${v}`).join(', ')} in ${seconds.toFixed(1)}s.${dry ? ' Nothing was changed.' : ''}${stopped ? ' Interrupted.' : ''}`);
+  io.out(`\n${plural(results.length, 'host')}: ${[...counts].map(([v, n]) => `${n} ${v}`).join(', ')} in ${seconds.toFixed(1)}s.${dry ? ' Nothing was changed.' : ''}${stopped() ? ' Interrupted.' : ''}`);
   return ok ? 0 : 1;
 }

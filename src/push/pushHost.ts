@@ -125,8 +125,8 @@ export function unifiedDiff(path: string, current: string | null, planned: strin
     .join('\n');
 }
 
-/** Step-tagged failure inside pushHost. */
-class StepError extends Error {
+/** Step-tagged failure of a host's run (pushHost, removeHost): `describeError` reports it. */
+export class StepError extends Error {
   constructor(
     readonly step: string,
     message: string,

@@ -5,7 +5,7 @@ import { STACKS } from '../stacks/index.js';
 import { keyfileRoutes, mergeKeyfileRoutes } from '../stacks/nmKeyfile.js';
 import type { HostPlan, IpValue, StackName } from '../types.js';
 import { extraRoutes } from './kernel.js';
-import { connect, connectName, describeError, kernelRoutes, pushHost, stateKey, STATE_DIR, type HostResult, type PushOptions } from './pushHost.js';
+import { connect, connectName, describeError, kernelRoutes, pushHost, stateKey, STATE_DIR, StepError, type HostResult, type PushOptions } from './pushHost.js';
 
 /** What became of routegen's state directory (its helper script, backups, owned routes). */
 export type StateOutcome = 'removed' | 'none' | 'would remove' | 'kept';
@@ -57,24 +57,24 @@ export async function removeHost(h0: HostPlan, opts: PushOptions): Promise<Remov
     if ((await conn.stat(STATE_DIR)) !== null) {
       // Constant arguments (and the stack's own path), checked by exec; as root, like the helper.
       const r = await conn.exec(['rm', '-rf', '--', STATE_DIR], { sudo: true });
-      if (r.code !== 0 || (await conn.stat(STATE_DIR)) !== null) throw new RemoveError(step, `cannot delete ${STATE_DIR} (exit ${r.code})`, r.stderr);
+      if (r.code !== 0 || (await conn.stat(STATE_DIR)) !== null) throw new StepError(step, `cannot delete ${STATE_DIR} (exit ${r.code})`, r.stderr);
     }
     res.state = hadState ? 'removed' : 'none';
     // networkd: the drop-in directory exists for routegen's file alone unless it holds others.
     const dir = posix.dirname(res.path);
     if (STACKS[res.stack as StackName]?.dropInDir && (await conn.stat(dir)) !== null && (await conn.list(dir)).length === 0) {
       const r = await conn.exec(['rmdir', '--', dir], { sudo: true });
-      if (r.code !== 0) throw new RemoveError(step, `cannot delete the empty directory ${dir} (exit ${r.code})`, r.stderr);
+      if (r.code !== 0) throw new StepError(step, `cannot delete the empty directory ${dir} (exit ${r.code})`, r.stderr);
     }
     step = 'verify';
     res.leftover = extraRoutes(await kernelRoutes(conn), [], opts.cluster, cidrRange).map((k) => `${k.dst} via ${k.gateway}${k.dev ? ` dev ${k.dev}` : ''}`);
     if (res.leftover.length) {
       res.problems = res.leftover.map((l) => `${l}: still in the kernel`);
-      throw new RemoveError(step, `routes into the cluster's pod subnets are still in the kernel, though none is in ${res.path} any more`, undefined,
+      throw new StepError(step, `routes into the cluster's pod subnets are still in the kernel, though none is in ${res.path} any more`, undefined,
         'they were added by hand or by something else (`ip route del DESTINATION` removes one now; a reboot drops them unless another configuration adds them)');
     }
   } catch (e) {
-    res.error = e instanceof RemoveError ? { step: e.step, message: e.message, stderr: e.stderr?.trim() || undefined, hint: e.hint } : describeError(e, step);
+    res.error = describeError(e, step);
     res.outcome = 'failed';
   } finally {
     await conn?.close().catch(() => undefined);
@@ -102,13 +102,3 @@ export function keyfileAsBefore(orig: string, computed: string, cluster: IpValue
   }
 }
 
-class RemoveError extends Error {
-  constructor(
-    readonly step: string,
-    message: string,
-    readonly stderr?: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-  }
-}
