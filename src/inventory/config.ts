@@ -1,6 +1,7 @@
 import { isMap, isScalar, parseDocument, type Node as YamlNode, type Pair } from 'yaml';
 import { ProblemList, UserError } from '../errors.js';
 import { OVERRIDE_KEY } from '../specialRanges.js';
+import { SourceText } from './sourceText.js';
 import { NETPLAN_SECTIONS, STACK_NAMES, type ConnectVia, type HostSettings, type Inventory, type NetplanSection, type StackName } from '../types.js';
 
 /** Settings that routegen.yaml, its `hosts:` entries and command-line flags can give. */
@@ -120,23 +121,12 @@ function scalarValue(node: YamlNode | null | undefined): unknown {
 export function loadConfig(text: string, file: string): Config {
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, keepSourceTokens: true });
   const lines = text.split(/\r?\n/);
-  // Line starts computed here: yaml's LineCounter can miss one after some syntax errors.
-  const starts = [0];
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
-  const linePos = (offset: number) => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo + 1, col: offset - starts[lo]! + 1 };
-  };
+  // Positions from the text itself: yaml's LineCounter can miss a line start after some syntax errors.
+  const source = new SourceText(text);
   const problems = new ProblemList();
   const at = (offset: number, length: number, message: string, hint?: string) => {
-    const pos = linePos(offset);
-    problems.add({ file, line: pos.line, column: pos.col, length: Math.max(1, length), source: lines[pos.line - 1] ?? '', message, hint });
+    const pos = source.pos(offset);
+    problems.add({ file, line: pos.line, column: pos.column, length: Math.max(1, length), source: lines[pos.line - 1] ?? '', message, hint });
   };
   const nodeAt = (node: YamlNode | null | undefined, fallback: number, message: string, hint?: string) => {
     const r = node?.range;
@@ -210,11 +200,11 @@ export function loadConfig(text: string, file: string): Config {
       }
       for (const hp of pair.value.items as Pair<YamlNode, YamlNode>[]) {
         const name = isScalar(hp.key) ? String(hp.key.value) : '';
-        const pos = linePos(hp.key?.range?.[0] ?? 0);
+        const pos = source.pos(hp.key?.range?.[0] ?? 0);
         config.hosts.set(name, {
           overrides: readOverrides(hp.value, `hosts.${name}`),
           line: pos.line,
-          column: pos.col,
+          column: pos.column,
           source: lines[pos.line - 1] ?? '',
         });
       }
