@@ -1161,7 +1161,7 @@ export class Lab {
     installHandlers();
     if (!state.persist) lab.startWatchdog();
     try {
-      await lab.build(opts.readyTimeoutMs ?? bound(20000));
+      await lab.build(opts.readyTimeoutMs ?? bound(90_000));
     } catch (e) {
       await lab.down().catch(() => undefined);
       throw e;
@@ -1308,7 +1308,8 @@ export class Lab {
       LAB_CNI_ADDR6: h.podIp6 ? `${h.podIp6.replace(/::2$/, '::1')}/${PREFIXLEN6}` : '',
       LAB_POD_ADDR6: h.podIp6 ? `${h.podIp6}/${PREFIXLEN6}` : '',
       LAB_POD_GW6: h.podIp6 ? h.podIp6.replace(/::2$/, '::1') : '',
-      RGLAB_TIMEOUT: String(Math.ceil(bound(10_000) / 1000)),
+      // A bound, not a wait: 51 hosts starting at once on a cold, busy machine need more than 10 s.
+      RGLAB_TIMEOUT: String(Math.ceil(bound(60_000) / 1000)),
     };
     await Promise.all([
       fsp.writeFile(path.join(hd, 'host.env'), Object.entries(env).map(([k, v]) => `${k}=${v}\n`).join('')),
