@@ -1,34 +1,38 @@
 #!/bin/sh
-# routegen's helper on a managed host. routegen uploads it to its staging directory and runs it
-# as root (directly, or through `sudo -n`) on the same SSH connection that uploaded the files.
-# Every argument was checked by routegen against ^[A-Za-z0-9_@%+=:,./-]+$ before it was sent,
-# and nothing here evaluates text as shell code.
+# routegen's helper on a managed host. routegen uploads it over SFTP and runs it as root
+# (directly, or through `sudo -n`) on the same SSH connection. Every argument was checked by
+# routegen against ^[A-Za-z0-9_@%+=:,./-]+$ before it was sent, and nothing here evaluates text
+# as shell code. Rendered from routegen's src/push/protocol.ts (verbs, exit codes, state names):
+# edit the two together.
 #
-#   commit  TIMEOUT KEY TARGET MODE STACK IFACE STAGED|-   back up, arm the rollback, rename, apply
-#   restore KEY TARGET STACK IFACE                          roll back now (claims the armed token)
-#   expire  TIMEOUT KEY TARGET STACK IFACE                  the armed rollback: sleep, then restore
-#   confirm KEY                                             disarm: the change stays
-#   rollback KEY TARGET STACK IFACE                         put back the file kept before the last push
-#   reapply STACK IFACE TARGET                              apply the unchanged file again (repair)
-#   routes                                                  the kernel's main routing table (JSON)
+#   commit  TIMEOUT KEY TARGET STACK IFACE STAGED|- FAM   back up, arm the rollback, rename, apply
+#   restore KEY TARGET STACK IFACE                         roll back now (claims the armed token)
+#   expire  TIMEOUT KEY TARGET STACK IFACE                 the armed rollback: sleep, then restore
+#   confirm KEY                                            disarm: the change stays
+#   rollback KEY TARGET STACK IFACE                        put back the file kept before the last push
+#   reapply STACK IFACE TARGET FAM                         apply the unchanged file again (repair)
+#   routes  FAM                                            the kernel's main routing table (JSON)
+#   facts   FAM                                            the SSH peer, then the routing table
+#   serve                                                  the verbs above, one a line on stdin
 #
 # TARGET is the file's path; for STACK networkmanager it is the connection's UUID, and the file
-# is the keyfile NetworkManager reports for it (its name may hold any character).
+# is the keyfile NetworkManager reports for it (its name may hold any character). FAM: the
+# address families whose routes are read: 4, 6 or 46.
 #
-# State lives in /var/lib/routegen (0700): KEY.prev (the previous file) or KEY.absent (there was
-# none), KEY.pending (armed; holds the deadline), KEY.failed (the file a rollback replaced),
-# KEY.orig (the file as it was before routegen's first push to it, when there was one).
-# Exit codes: 0 ok; 1 error (message on stderr); 3 apply failed; 4 nothing to roll back;
-# 5 a previous push is still waiting for its confirmation.
+# State lives in {{STATE_DIR}} (0700): KEY.{{STATE.prev}} (the previous file) or KEY.{{STATE.absent}} (there was
+# none), KEY.{{STATE.pending}} (armed; holds the deadline), KEY.{{STATE.failed}} (the file a rollback replaced),
+# KEY.{{STATE.orig}} (the file as it was before routegen's first push to it, when there was one).
+# Exit codes: {{EXIT.ok}} ok; {{EXIT.error}} error (message on stderr); {{EXIT.applyFailed}} apply failed; {{EXIT.nothingToClaim}} nothing to roll back
+# or confirm; {{EXIT.awaitingConfirm}} a previous push is still waiting for its confirmation.
 set -u
 set -f
 umask 077
-STATE=/var/lib/routegen
+STATE={{STATE_DIR}}
 SELF=$0
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
-die() { echo "routegen-host: $*" >&2; exit 1; }
+die() { echo "routegen-host: $*" >&2; exit {{EXIT.error}}; }
 
 # The routes of one of routegen's ifupdown files, one "DST via GW dev IF [metric M]" a line.
 ifupdown_routes() {
@@ -100,11 +104,13 @@ apply() { # STACK NEWFILE OLDFILE IFACE
 	esac
 }
 
-routes() {
+
+# The kernel's main routing table, for the families in $1 (4, 6 or 46): each after its marker.
+routes() { # FAM
 	echo "@@ipv4"
-	ip -j -4 route show table main
+	case "$1" in *4*) ip -j -4 route show table main ;; esac
 	echo "@@ipv6"
-	ip -j -6 route show table main
+	case "$1" in *6*) ip -j -6 route show table main ;; esac
 }
 
 now() { date +%s; }
@@ -113,10 +119,10 @@ now() { date +%s; }
 restore_file() { # KEY TARGET
 	dir=${2%/*}
 	base=${2##*/}
-	if [ -f "$2" ]; then cp -p "$2" "$STATE/$1.failed"; else rm -f "$STATE/$1.failed"; fi
-	if [ -f "$STATE/$1.prev" ]; then
-		cp -p "$STATE/$1.prev" "$dir/.$base.routegen-restore" && mv -f "$dir/.$base.routegen-restore" "$2" || return 1
-	elif [ -e "$STATE/$1.absent" ]; then
+	if [ -f "$2" ]; then cp -p "$2" "$STATE/$1.{{STATE.failed}}"; elif [ -e "$STATE/$1.{{STATE.failed}}" ]; then rm -f "$STATE/$1.{{STATE.failed}}"; fi
+	if [ -f "$STATE/$1.{{STATE.prev}}" ]; then
+		cp -p "$STATE/$1.{{STATE.prev}}" "$dir/.$base.routegen-restore" && mv -f "$dir/.$base.routegen-restore" "$2" || return 1
+	elif [ -e "$STATE/$1.{{STATE.absent}}" ]; then
 		rm -f "$2" || return 1
 	else
 		echo "routegen-host: no earlier file of $2 was kept" >&2
@@ -125,119 +131,154 @@ restore_file() { # KEY TARGET
 }
 
 restore() { # KEY TARGET STACK IFACE
-	file=$(target_of "$3" "$2") || exit 1
-	mv -f "$STATE/$1.pending" "$STATE/$1.restoring" 2>/dev/null || {
+	file=$(target_of "$3" "$2") || exit {{EXIT.error}}
+	mv -f "$STATE/$1.{{STATE.pending}}" "$STATE/$1.{{STATE.restoring}}" 2>/dev/null || {
 		echo "routegen-host: nothing to roll back for $file: the change was confirmed, or already rolled back" >&2
-		exit 4
+		exit {{EXIT.nothingToClaim}}
 	}
-	rc=0
-	restore_file "$1" "$file" || rc=1
-	apply "$3" "$file" "$STATE/$1.failed" "$4" || rc=3
-	rm -f "$STATE/$1.restoring"
+	rc={{EXIT.ok}}
+	restore_file "$1" "$file" || rc={{EXIT.error}}
+	apply "$3" "$file" "$STATE/$1.{{STATE.failed}}" "$4" || rc={{EXIT.applyFailed}}
+	rm -f "$STATE/$1.{{STATE.restoring}}"
 	exit $rc
 }
 
-case "${1:-}" in
-commit)
-	[ $# -eq 8 ] || die "commit: wrong number of arguments"
-	timeout=$2 key=$3 mode=$5 stack=$6 staged=$8
-	target=$(target_of "$stack" "$4") || exit 1
+commit() { # TIMEOUT KEY TARGET STACK IFACE STAGED FAM
+	timeout=$1 key=$2 stack=$4 iface=$5 staged=$6
+	target=$(target_of "$stack" "$3") || exit {{EXIT.error}}
 	dir=${target%/*}
-	base=${target##*/}
-	mkdir -p "$STATE" && chmod 700 "$STATE" || die "cannot create $STATE"
-	if [ -e "$STATE/$key.pending" ]; then
-		deadline=$(cat "$STATE/$key.pending" 2>/dev/null || echo 0)
-		if [ "$(now)" -le "$((deadline + 5))" ]; then
-			echo "routegen-host: an earlier push of $target is waiting for its confirmation; its automatic rollback runs within $((deadline + 5 - $(now))) s. Try again after that." >&2
-			exit 5
+	[ -d "$STATE" ] || { mkdir -p "$STATE" && chmod 700 "$STATE"; } || die "cannot create $STATE"
+	if [ -e "$STATE/$key.{{STATE.pending}}" ]; then
+		deadline=0
+		read -r deadline 2>/dev/null <"$STATE/$key.{{STATE.pending}}" || true
+		case "$deadline" in '' | *[!0-9]*) deadline=0 ;; esac
+		t=$(now)
+		if [ "$t" -le "$((deadline + 5))" ]; then
+			echo "routegen-host: an earlier push of $target is waiting for its confirmation; its automatic rollback runs within $((deadline + 5 - t)) s. Try again after that." >&2
+			exit {{EXIT.awaitingConfirm}}
 		fi
 		# The timer of an interrupted push died with a reboot: that push's file stayed.
-		rm -f "$STATE/$key.pending"
+		rm -f "$STATE/$key.{{STATE.pending}}"
 	fi
 	# The stack's directory must stay readable by it (networkd runs as systemd-network).
-	mkdir -p -m 755 "$dir" || die "cannot create $dir"
+	[ -d "$dir" ] || mkdir -p -m 755 "$dir" || die "cannot create $dir"
 	# The first push to this target keeps the file as it was before routegen came, for `remove`.
-	if [ -f "$target" ] && [ ! -e "$STATE/$key.prev" ] && [ ! -e "$STATE/$key.absent" ] && [ ! -e "$STATE/$key.orig" ]; then
-		cp -p "$target" "$STATE/$key.orig.tmp" && mv -f "$STATE/$key.orig.tmp" "$STATE/$key.orig" || die "cannot back up $target"
+	if [ -f "$target" ] && [ ! -e "$STATE/$key.{{STATE.prev}}" ] && [ ! -e "$STATE/$key.{{STATE.absent}}" ] && [ ! -e "$STATE/$key.{{STATE.orig}}" ]; then
+		cp -p "$target" "$STATE/$key.{{STATE.orig}}.tmp" && mv -f "$STATE/$key.{{STATE.orig}}.tmp" "$STATE/$key.{{STATE.orig}}" || die "cannot back up $target"
 	fi
 	if [ -f "$target" ]; then
-		cp -p "$target" "$STATE/$key.prev.tmp" && mv -f "$STATE/$key.prev.tmp" "$STATE/$key.prev" || die "cannot back up $target"
-		rm -f "$STATE/$key.absent"
+		cp -p "$target" "$STATE/$key.{{STATE.prev}}.tmp" && mv -f "$STATE/$key.{{STATE.prev}}.tmp" "$STATE/$key.{{STATE.prev}}" || die "cannot back up $target"
+		[ ! -e "$STATE/$key.{{STATE.absent}}" ] || rm -f "$STATE/$key.{{STATE.absent}}"
 	else
-		rm -f "$STATE/$key.prev"
-		: > "$STATE/$key.absent"
+		[ ! -e "$STATE/$key.{{STATE.prev}}" ] || rm -f "$STATE/$key.{{STATE.prev}}"
+		: >"$STATE/$key.{{STATE.absent}}"
 	fi
 	if [ "$staged" != "-" ]; then
 		# routegen uploaded it under a hidden name in the same directory (so the rename below is
-		# atomic); owner and mode are final before the file becomes visible to the stack.
+		# atomic), created as root with its final mode before it got that name.
 		[ "${staged%/*}" = "$dir" ] && [ -f "$staged" ] || die "staged file $staged is missing or not beside $target"
-		chown 0:0 "$staged" && chmod "$mode" "$staged" || die "cannot set the mode of $staged"
 	fi
-	echo "$(($(now) + timeout))" > "$STATE/$key.pending"
+	echo "$(($(now) + timeout))" >"$STATE/$key.{{STATE.pending}}"
 	if command -v setsid >/dev/null; then
-		setsid -f sh "$SELF" expire "$timeout" "$key" "$4" "$stack" "$7" </dev/null >/dev/null 2>&1
+		setsid -f sh "$SELF" expire "$timeout" "$key" "$3" "$stack" "$iface" </dev/null >/dev/null 2>&1
 	else
-		nohup sh "$SELF" expire "$timeout" "$key" "$4" "$stack" "$7" </dev/null >/dev/null 2>&1 &
+		nohup sh "$SELF" expire "$timeout" "$key" "$3" "$stack" "$iface" </dev/null >/dev/null 2>&1 &
 	fi || die "cannot start the rollback timer"
 	if [ "$staged" != "-" ]; then
 		mv -f "$staged" "$target" || die "cannot rename $staged to $target"
 	else
 		rm -f "$target" || die "cannot remove $target"
 	fi
-	if ! apply "$stack" "$target" "$STATE/$key.prev" "$7"; then
+	if ! apply "$stack" "$target" "$STATE/$key.{{STATE.prev}}" "$iface"; then
 		echo "routegen-host: applying $stack failed" >&2
-		exit 3
+		exit {{EXIT.applyFailed}}
 	fi
-	routes
-	;;
-restore)
-	[ $# -eq 5 ] || die "restore: wrong number of arguments"
-	restore "$2" "$3" "$4" "$5"
-	;;
-expire)
-	[ $# -eq 6 ] || die "expire: wrong number of arguments"
+	routes "$7"
+}
+
+expire() { # TIMEOUT KEY TARGET STACK IFACE
 	# confirm kills this sleep, so that no timer outlives a confirmed push; restore then finds
-	# nothing to claim and exits 4.
-	sleep "$2" &
-	echo "$!" > "$STATE/$3.timer"
+	# nothing to claim.
+	sleep "$1" &
+	echo "$!" >"$STATE/$2.{{STATE.timer}}"
 	wait "$!"
-	rm -f "$STATE/$3.timer"
-	restore "$3" "$4" "$5" "$6"
-	;;
-confirm)
-	[ $# -eq 2 ] || die "confirm: wrong number of arguments"
-	mv -f "$STATE/$2.pending" "$STATE/$2.confirmed" 2>/dev/null || {
+	rm -f "$STATE/$2.{{STATE.timer}}"
+	restore "$2" "$3" "$4" "$5"
+}
+
+confirm() { # KEY
+	# Removing the token is the claim: of confirm and the timer, only one can.
+	rm "$STATE/$1.{{STATE.pending}}" 2>/dev/null || {
 		echo "routegen-host: the change was already rolled back: the confirmation came after the timeout" >&2
-		exit 4
+		exit {{EXIT.nothingToClaim}}
 	}
-	rm -f "$STATE/$2.confirmed" "$STATE/$2.failed"
-	timer=$(cat "$STATE/$2.timer" 2>/dev/null || true)
+	[ ! -e "$STATE/$1.{{STATE.failed}}" ] || rm -f "$STATE/$1.{{STATE.failed}}"
+	timer=
+	read -r timer 2>/dev/null <"$STATE/$1.{{STATE.timer}}" || true
 	case "$timer" in
 	'' | *[!0-9]*) ;;
 	*) kill "$timer" 2>/dev/null || true ;;
 	esac
-	;;
-rollback)
-	[ $# -eq 5 ] || die "rollback: wrong number of arguments"
-	[ ! -e "$STATE/$2.pending" ] || { echo "routegen-host: a push is waiting for its confirmation; it rolls back by itself" >&2; exit 5; }
-	target_of "$4" "$3" >/dev/null || exit 1
-	: > "$STATE/$2.pending"
-	restore "$2" "$3" "$4" "$5"
-	;;
-reapply)
+}
+
+rollback() { # KEY TARGET STACK IFACE
+	[ ! -e "$STATE/$1.{{STATE.pending}}" ] || { echo "routegen-host: a push is waiting for its confirmation; it rolls back by itself" >&2; exit {{EXIT.awaitingConfirm}}; }
+	target_of "$3" "$2" >/dev/null || exit {{EXIT.error}}
+	: >"$STATE/$1.{{STATE.pending}}"
+	restore "$1" "$2" "$3" "$4"
+}
+
+reapply() { # STACK IFACE TARGET FAM
 	# The file is right but the kernel is not (routes deleted by hand): configure the link again.
-	[ $# -eq 4 ] || die "reapply: wrong number of arguments"
-	file=$(target_of "$2" "$4") || exit 1
-	case "$2" in
-	networkd) networkctl reconfigure "$3" ;;
-	*) apply "$2" "$file" /dev/null "$3" ;;
-	esac || { echo "routegen-host: applying $2 failed" >&2; exit 3; }
-	routes
-	;;
-routes)
-	routes
-	;;
-*)
-	die "unknown command ${1:-(none)}"
-	;;
-esac
+	file=$(target_of "$1" "$3") || exit {{EXIT.error}}
+	case "$1" in
+	networkd) networkctl reconfigure "$2" ;;
+	*) apply "$1" "$file" /dev/null "$2" ;;
+	esac || { echo "routegen-host: applying $1 failed" >&2; exit {{EXIT.applyFailed}}; }
+	routes "$4"
+}
+
+facts() { # FAM
+	echo "@@ssh ${SSH_CONNECTION:-}"
+	routes "$1"
+}
+
+# One verb with its arguments; NAME N: the verb takes exactly N arguments.
+run() {
+	verb=${1:-}
+	[ $# -gt 0 ] && shift
+	case "$verb" in
+	commit) [ $# -eq 7 ] || die "commit: wrong number of arguments"; commit "$@" ;;
+	restore) [ $# -eq 4 ] || die "restore: wrong number of arguments"; restore "$@" ;;
+	expire) [ $# -eq 5 ] || die "expire: wrong number of arguments"; expire "$@" ;;
+	confirm) [ $# -eq 1 ] || die "confirm: wrong number of arguments"; confirm "$@" ;;
+	rollback) [ $# -eq 4 ] || die "rollback: wrong number of arguments"; rollback "$@" ;;
+	reapply) [ $# -eq 4 ] || die "reapply: wrong number of arguments"; reapply "$@" ;;
+	routes) [ $# -eq 1 ] || die "routes: wrong number of arguments"; routes "$@" ;;
+	facts) [ $# -eq 1 ] || die "facts: wrong number of arguments"; facts "$@" ;;
+	*) die "unknown command ${verb:-(none)}" ;;
+	esac
+}
+
+# serve: one process for a whole push. Each line on stdin is a verb and its arguments (split on
+# blanks, never globbed: set -f); each runs in a subshell (its `exit` ends only it), with stdin
+# from /dev/null, and its answer ends with a marker line on stdout (with the exit code) and one
+# on stderr. Ends at the end of stdin.
+serve() {
+	while read -r line; do
+		# shellcheck disable=SC2086 # word splitting is the point; arguments are plain words
+		(run $line) </dev/null
+		rc=$?
+		echo
+		echo "{{SERVE_MARK}} $rc"
+		echo >&2
+		echo "{{SERVE_MARK}}" >&2
+	done
+}
+
+if [ "${1:-}" = serve ]; then
+	[ $# -eq 1 ] || die "serve: wrong number of arguments"
+	serve
+else
+	run "$@"
+fi

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { nmKeyfileOf, parseNmProfiles, persistCommand, splitTerse } from '../src/push/nmConnection.js';
 import { loadConfig, settingsFor } from '../src/inventory/config.js';
 import { UserError, formatUserError } from '../src/errors.js';
-import { stateKey } from '../src/push/pushHost.js';
+import { stateKey } from '../src/push/hostFile.js';
 import { plainName } from '../src/stacks/stack.js';
 
 const U = '7712437e-dd9b-509e-af31-b21d19513c33';

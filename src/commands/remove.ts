@@ -2,7 +2,7 @@ import { releaseInterrupts } from '../interrupt.js';
 import { Progress } from '../progress.js';
 import { removeHost, type RemoveResult } from '../push/removeHost.js';
 import { runHosts } from '../push/run.js';
-import { STATE_DIR } from '../push/pushHost.js';
+import { STATE_DIR } from '../push/protocol.js';
 import { plural, table, type Colors } from '../report.js';
 import { loadInputs, type Io } from './common.js';
 import { checkRemoteArgs, failureReport, stopOnInterrupt, withSsh, type PushArgs } from './push.js';

@@ -5,7 +5,11 @@ import { STACKS } from '../stacks/index.js';
 import { keyfileRoutes, mergeKeyfileRoutes } from '../stacks/nmKeyfile.js';
 import type { HostPlan, IpValue, StackName } from '../types.js';
 import { extraRoutes } from './kernel.js';
-import { connect, connectName, describeError, kernelRoutes, pushHost, stateKey, STATE_DIR, StepError, type HostResult, type PushOptions } from './pushHost.js';
+import { describeError, StepError } from './failure.js';
+import { connect, kernelRoutes } from './hostAccess.js';
+import { connectName, stateKey } from './hostFile.js';
+import { STATE_DIR } from './protocol.js';
+import { pushHost, type HostResult, type PushOptions } from './pushHost.js';
 
 /** What became of routegen's state directory (its helper script, backups, owned routes). */
 export type StateOutcome = 'removed' | 'none' | 'would remove' | 'kept';

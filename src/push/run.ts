@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
 import { hostPlan, type PlannedHost, type RoutePlan } from '../plan.js';
+import { describeError } from './failure.js';
 import { pushHost, type HostResult, type PushOptions, type Step } from './pushHost.js';
 
 export interface RunOptions extends PushOptions {
@@ -12,8 +13,8 @@ export interface RunOptions extends PushOptions {
 }
 
 /**
- * Runs pushHost over the hosts, at most `parallel` at a time. A failing host never stops the
- * others; each host's routes are listed only while it is in flight (memory stays O(n)).
+ * Runs pushHost over the hosts, at most `parallel` at a time. A failing host — even one that
+ * meets a bug in routegen — never stops the others; each host's routes are listed only while it is in flight (memory stays O(n)).
  */
 export async function runHosts(plan: RoutePlan, hosts: PlannedHost[], opts: RunOptions, fn = pushHost): Promise<HostResult[]> {
   const limit = pLimit(Math.max(1, opts.parallel));
@@ -27,7 +28,9 @@ export async function runHosts(plan: RoutePlan, hosts: PlannedHost[], opts: RunO
           return r;
         }
         opts.onStart?.(name);
-        const r = await fn(hostPlan(plan, h), opts);
+        const hp = hostPlan(plan, h);
+        // A host's run ends as its result, whatever happens: a bug on one host fails that host.
+        const r = await fn(hp, opts).catch((e: unknown): HostResult => ({ host: name, address: h.machine.addresses[0]!.text, outcome: 'failed', routes: hp.routes.length, seconds: 0, error: describeError(e, 'start') }));
         opts.onDone?.(r);
         return r;
       }),

@@ -5,7 +5,11 @@ import { plural } from '../report.js';
 import type { HostPlan, IpValue, Route } from '../types.js';
 import { readPodPathSources } from './podPathHost.js';
 import { checkRoutes, describeRouteCheck, extraRoutes, routeCheckOk } from './kernel.js';
-import { connect, connectName, describeError, HOST_SCRIPT, kernelRoutes, ownedRoutes, plannedFile, requirePrivilege, resolveHost, stateKey, unifiedDiff, type PushOptions } from './pushHost.js';
+import { describeError } from './failure.js';
+import { connect, HostHelper, kernelRoutes, requirePrivilege, resolveHost } from './hostAccess.js';
+import { connectName, ownedRoutes, plannedFile, stateKey, unifiedDiff } from './hostFile.js';
+import { EXIT, stateFile } from './protocol.js';
+import type { PushOptions } from './pushHost.js';
 
 export type FileState = 'in sync' | 'differs' | 'missing' | 'mode differs' | 'not planned';
 
@@ -57,7 +61,7 @@ export async function statusHost(h0: HostPlan, cluster: IpValue[], opts: StatusO
       res.drift.push(`${path}: ${res.file === 'missing' ? 'missing (never pushed?)' : res.file === 'not planned' ? 'present, but the plan has no routes for this host' : res.file}`);
       res.diff = unifiedDiff(path, current, planned);
     }
-    const pending = await conn.stat(`${HOST_SCRIPT.replace(/[^/]+$/, '')}${stateKey(path)}.pending`).catch(() => null);
+    const pending = await conn.stat(stateFile(stateKey(path), 'pending')).catch(() => null);
     if (pending) res.drift.push('a push is waiting for its confirmation (or was interrupted): it rolls back by itself');
     step = 'routes';
     const kernel = await kernelRoutes(conn);
@@ -103,10 +107,10 @@ export async function rollbackHost(h0: HostPlan, opts: Opts): Promise<RollbackRe
     res.path = path;
     requirePrivilege(conn);
     {
-      const r = await conn.exec(['sh', HOST_SCRIPT, 'rollback', stateKey(path), target, h.settings.stack!, h.settings.interface!], { sudo: true });
+      const r = await HostHelper.once(conn, 'rollback', { key: stateKey(path), target, stack: h.settings.stack!, iface: h.settings.interface! });
       if (r.code === 127 || /can't open|No such file/.test(r.stderr)) {
         res.error = { step: 'rollback', message: `routegen has not pushed to ${h.name}: there is nothing to roll back` };
-      } else if (r.code === 0) {
+      } else if (r.code === EXIT.ok) {
         // The kernel must now hold what the restored file asks for.
         const restored = (await conn.readFile(path))?.toString('utf8') ?? null;
         const want: Route[] = restored === null ? [] : stack.routes(restored).map((x) => ({ family: x.to.includes(':') ? 6 : 4, to: x.to, via: x.via, owner: '' }));
@@ -120,7 +124,7 @@ export async function rollbackHost(h0: HostPlan, opts: Opts): Promise<RollbackRe
         res.message = restored === null ? `removed ${path} (there was none before the last push), and applied that` : `restored the ${path} kept before the last push (${plural(want.length, 'route')}), and applied it`;
         if (!res.ok) res.error = { step: 'verify', message: `${res.message}, but the kernel does not match it: ${describeRouteCheck(check).join('; ')}` };
       } else {
-        res.error = { step: 'rollback', message: r.code === 5 ? 'a push is waiting for its confirmation; it rolls back by itself' : `rollback failed (exit ${r.code})`, stderr: r.stderr.trim() || undefined };
+        res.error = { step: 'rollback', message: r.code === EXIT.awaitingConfirm ? 'a push is waiting for its confirmation; it rolls back by itself' : `rollback failed (exit ${r.code})`, stderr: r.stderr.trim() || undefined };
       }
     }
   } catch (e) {

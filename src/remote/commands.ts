@@ -6,6 +6,7 @@ import { constants } from 'node:os';
 import type { Client, ClientChannel } from 'ssh2';
 import { RemoteError, sudoHint } from './errors.js';
 import { MAX_COMMAND_OUTPUT_BYTES, mib } from './limits.js';
+import { RequestChannel } from './requests.js';
 import type { SshTarget } from './sshConfig.js';
 
 export interface ExecResult {
@@ -155,6 +156,27 @@ export class Commands {
       }
     }
     return this.execChannel(command, input, timeoutMs, step);
+  }
+
+  /**
+   * Starts `argv` (checked) as a process that answers requests one line at a time (requests.ts),
+   * under the remote `timeout` for its whole life, through `sudo -n` when asked and needed.
+   */
+  async openRequests(argv: string[], opts: { sudo?: boolean; timeoutMs: number }, mark: string): Promise<RequestChannel> {
+    assertSafeArgs(argv);
+    const useSudo = opts.sudo === true && this.target.user !== 'root';
+    const step = `start ${argv.join(' ')}`;
+    if (useSudo) this.requireSudo(step);
+    const secs = String(Math.max(1, Math.ceil(opts.timeoutMs / 1000)));
+    const command = `${this.hasTimeoutBinary ? `timeout -k ${TIMEOUT_KILL_AFTER_S} ${secs} ` : ''}${useSudo ? 'sudo -n ' : ''}${argv.join(' ')}`;
+    const host = this.target.alias;
+    const stream = await new Promise<ClientChannel>((resolve, reject) => {
+      this.client.exec(command, (err: Error | undefined, s: ClientChannel) => {
+        if (err) reject(new RemoteError(`${step}: cannot start a remote command: ${err.message}`, { kind: this.lost() ? 'connect' : 'command', step, host, cause: err }));
+        else resolve(s);
+      });
+    });
+    return new RequestChannel(stream, mark, host, this.lost);
   }
 
   private execChannel(command: string, input: string | Buffer | undefined, timeoutMs: number, step: string): Promise<RawResult> {

@@ -15,6 +15,7 @@ import { assertSafeArgs, Commands, UnsafeCommandError, type ExecOptions, type Ex
 import { RemoteError } from './errors.js';
 import { Files, type RemoteStat } from './files.js';
 import { login, type Session } from './login.js';
+import type { RequestChannel } from './requests.js';
 import type { SshTarget } from './sshConfig.js';
 import { transportFor } from './transports/index.js';
 
@@ -23,6 +24,7 @@ export type { RemoteErrorKind } from './errors.js';
 export { UnsafeCommandError } from './commands.js';
 export type { ExecOptions, ExecResult } from './commands.js';
 export type { RemoteStat } from './files.js';
+export type { RequestChannel } from './requests.js';
 
 export interface ConnectOptions {
   target: SshTarget;
@@ -36,6 +38,9 @@ export interface ConnectOptions {
   agentSocket?: string;
   /** The run's jump host connections; default: a private set, closed with this host. */
   bastions?: Bastions;
+  /** Start SFTP (default). Without it the connection runs commands only: the login that
+   * confirms a push needs no more, and a host's SFTP server is a process of its own. */
+  sftp?: boolean;
 }
 
 function startSftp(client: Client): Promise<SFTPWrapper> {
@@ -53,11 +58,11 @@ export class RemoteHost {
   private closed = false;
   private lostReason: string | undefined;
   private readonly commands: Commands;
-  private readonly files: Files;
+  private readonly fileOps: Files | undefined;
 
   private constructor(
     private readonly session: Session,
-    sftp: SFTPWrapper,
+    sftp: SFTPWrapper | undefined,
     commandTimeoutMs: number,
     target: SshTarget,
     private readonly ownBastions: Bastions | undefined,
@@ -66,13 +71,18 @@ export class RemoteHost {
     this.user = target.user;
     if (session.accepted) this.acceptedKey = session.accepted;
     this.commands = new Commands(session.client, target, commandTimeoutMs, () => this.lostReason);
-    this.files = new Files(sftp, this.commands, target, () => (this.closed || this.lostReason !== undefined ? (this.lostReason ?? 'closed') : undefined));
+    this.fileOps = sftp && new Files(sftp, this.commands, target, () => (this.closed || this.lostReason !== undefined ? (this.lostReason ?? 'closed') : undefined));
     session.client.on('close', () => {
       this.lostReason ??= 'connection closed';
     });
     session.client.on('error', (err: Error) => {
       this.lostReason ??= err.message;
     });
+  }
+
+  private get files(): Files {
+    if (!this.fileOps) throw new RemoteError(`no SFTP on this connection to ${this.target.alias} (opened for commands only)`, { kind: 'sftp', step: 'sftp', host: this.target.alias });
+    return this.fileOps;
   }
 
   /** root, or a user for whom `sudo -n true` works. */
@@ -97,7 +107,7 @@ export class RemoteHost {
       session = await login(target, transportFor(target, bastions), loginOpts);
       const s = session;
       // The handshake had its time; starting SFTP gets a second of its own.
-      const sftp = await Promise.race([
+      const sftp = opts.sftp === false ? undefined : await Promise.race([
         startSftp(s.client),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error('SFTP did not start in time')), 1000 + timeoutMs);
@@ -189,6 +199,15 @@ export class RemoteHost {
     if (args.length > 0) assertSafeArgs(args);
     const command = [`sh -c '${script}' routegen`, ...args].join(' ');
     return this.op('exec', () => this.commands.run(command, 'sh -c', opts));
+  }
+
+  /** A process on the host that answers requests one line at a time (requests.ts); its own
+   * channel, beside the connection's one-at-a-time operations. */
+  serve(argv: string[], opts: { sudo?: boolean; timeoutMs: number }, mark: string): Promise<RequestChannel> {
+    if (this.closed || this.lostReason !== undefined) {
+      return Promise.reject(new RemoteError(`serve: connection to ${this.target.alias} is ${this.lostReason ?? 'closed'}`, { kind: 'connect', step: 'serve', host: this.target.alias }));
+    }
+    return this.commands.openRequests(argv, opts, mark);
   }
 
   /** Ends the connection; later calls fail with kind 'connect'. Safe to call twice. */

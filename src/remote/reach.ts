@@ -88,10 +88,12 @@ export class Reach {
     return { ...t, jump: await hop };
   }
 
-  /** Connects to a target from `target()`, through the run's shared jump host logins. */
-  connect(target: SshTarget): Promise<RemoteHost> {
+  /** Connects to a target from `target()`, through the run's shared jump host logins;
+   * `sftp: false`: for commands only. */
+  connect(target: SshTarget, opts: { sftp?: boolean } = {}): Promise<RemoteHost> {
     return RemoteHost.connect({
       target,
+      ...opts,
       bastions: this.bastions,
       connectTimeoutMs: this.opts.connectTimeoutMs,
       commandTimeoutMs: this.opts.commandTimeoutMs,
