@@ -113,7 +113,11 @@ routes() { # FAM
 	case "$1" in *6*) ip -j -6 route show table main ;; esac
 }
 
-now() { date +%s; }
+# NOW: seconds since boot, BOOT: this boot's id (a pending deadline from before a reboot is
+# stale: its timer died with it). Read, not run: no process.
+clock() {
+	read -r up _ </proc/uptime && NOW=${up%.*} && read -r BOOT </proc/sys/kernel/random/boot_id
+}
 
 # Puts back what was there before the last push: the kept file, or no file.
 restore_file() { # KEY TARGET
@@ -148,13 +152,13 @@ commit() { # TIMEOUT KEY TARGET STACK IFACE STAGED FAM
 	target=$(target_of "$stack" "$3") || exit {{EXIT.error}}
 	dir=${target%/*}
 	[ -d "$STATE" ] || { mkdir -p "$STATE" && chmod 700 "$STATE"; } || die "cannot create $STATE"
+	clock || die "cannot read /proc/uptime and the boot id"
 	if [ -e "$STATE/$key.{{STATE.pending}}" ]; then
-		deadline=0
-		read -r deadline 2>/dev/null <"$STATE/$key.{{STATE.pending}}" || true
-		case "$deadline" in '' | *[!0-9]*) deadline=0 ;; esac
-		t=$(now)
-		if [ "$t" -le "$((deadline + 5))" ]; then
-			echo "routegen-host: an earlier push of $target is waiting for its confirmation; its automatic rollback runs within $((deadline + 5 - t)) s. Try again after that." >&2
+		pboot= deadline=
+		read -r pboot deadline 2>/dev/null <"$STATE/$key.{{STATE.pending}}" || true
+		case "$deadline" in '' | *[!0-9]*) deadline=-99 ;; esac
+		if [ "$pboot" = "$BOOT" ] && [ "$NOW" -le "$((deadline + 5))" ]; then
+			echo "routegen-host: an earlier push of $target is waiting for its confirmation; its automatic rollback runs within $((deadline + 5 - NOW)) s. Try again after that." >&2
 			exit {{EXIT.awaitingConfirm}}
 		fi
 		# The timer of an interrupted push died with a reboot: that push's file stayed.
@@ -167,7 +171,12 @@ commit() { # TIMEOUT KEY TARGET STACK IFACE STAGED FAM
 		cp -p "$target" "$STATE/$key.{{STATE.orig}}.tmp" && mv -f "$STATE/$key.{{STATE.orig}}.tmp" "$STATE/$key.{{STATE.orig}}" || die "cannot back up $target"
 	fi
 	if [ -f "$target" ]; then
-		cp -p "$target" "$STATE/$key.{{STATE.prev}}.tmp" && mv -f "$STATE/$key.{{STATE.prev}}.tmp" "$STATE/$key.{{STATE.prev}}" || die "cannot back up $target"
+		# A second name for the file (it is replaced by a rename, never written in place); a copy
+		# where the state directory is on another filesystem.
+		# ({{STATE.copies}}: a link failed here once; the state directory is on another filesystem)
+		{ [ ! -e "$STATE/{{STATE.copies}}" ] && ln -f "$target" "$STATE/$key.{{STATE.prev}}" 2>/dev/null; } ||
+			{ : >"$STATE/{{STATE.copies}}" && cp -p "$target" "$STATE/$key.{{STATE.prev}}.tmp" && mv -f "$STATE/$key.{{STATE.prev}}.tmp" "$STATE/$key.{{STATE.prev}}"; } ||
+			die "cannot back up $target"
 		[ ! -e "$STATE/$key.{{STATE.absent}}" ] || rm -f "$STATE/$key.{{STATE.absent}}"
 	else
 		[ ! -e "$STATE/$key.{{STATE.prev}}" ] || rm -f "$STATE/$key.{{STATE.prev}}"
@@ -178,7 +187,7 @@ commit() { # TIMEOUT KEY TARGET STACK IFACE STAGED FAM
 		# atomic), created as root with its final mode before it got that name.
 		[ "${staged%/*}" = "$dir" ] && [ -f "$staged" ] || die "staged file $staged is missing or not beside $target"
 	fi
-	echo "$(($(now) + timeout))" >"$STATE/$key.{{STATE.pending}}"
+	echo "$BOOT $((NOW + timeout))" >"$STATE/$key.{{STATE.pending}}"
 	if command -v setsid >/dev/null; then
 		setsid -f sh "$SELF" expire "$timeout" "$key" "$3" "$stack" "$iface" </dev/null >/dev/null 2>&1
 	else

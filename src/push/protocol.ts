@@ -43,6 +43,9 @@ export const STATE = {
   timer: 'timer',
   /** NetworkManager: the destinations routegen wrote into the host's keyfile. */
   owned: 'owned',
+  /** Not per key: the state directory is on another filesystem than the targets (backups are
+   * copies, not second names). */
+  copies: '.copies',
 } as const;
 
 export const stateFile = (key: string, suffix: keyof typeof STATE) => `${STATE_DIR}/${key}.${STATE[suffix]}`;
