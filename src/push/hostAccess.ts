@@ -67,13 +67,23 @@ export async function preflight(conn: RemoteHost, stack: StackModule, h: HostPla
   }
 }
 
-/** Uploads the helper script unless the host has this very version. */
-export async function ensureHostScript(conn: RemoteHost): Promise<void> {
+/**
+ * Uploads the helper script unless the host has this very version. Returns what takes it away
+ * again when routegen brought it in this run: a host refused before anything changed keeps
+ * nothing of routegen's (an older version replaced stays replaced).
+ */
+export async function ensureHostScript(conn: RemoteHost): Promise<() => Promise<void>> {
   const text = hostScriptText();
   const cur = await conn.readFile(HOST_SCRIPT);
-  if (cur && cur.toString('utf8') === text) return;
+  if (cur && cur.toString('utf8') === text) return async () => undefined;
+  const hadDir = cur !== null || (await conn.stat(STATE_DIR)) !== null;
   await conn.mkdirp(STATE_DIR, 0o700);
   await conn.writeFileAtomic(HOST_SCRIPT, text, 0o700);
+  if (cur !== null) return async () => undefined;
+  return async () => {
+    await conn.remove(HOST_SCRIPT);
+    if (!hadDir) await conn.exec(['rmdir', STATE_DIR], { sudo: true });
+  };
 }
 
 /** The kernel's routing table, read with a command of its own (status, remove, rollback). */

@@ -100,7 +100,7 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
       outcome = decision.outcome;
       return result;
     }
-    await ensureHostScript(conn);
+    const takeHelperAway = await ensureHostScript(conn);
     const staging = await clearLeftovers(conn, stack, path);
     const lifeMs = (opts.commandTimeoutS * 3 + opts.confirmTimeoutS + opts.verifyTimeoutS) * 1000;
     helper = await HostHelper.start(conn, lifeMs, opts.commandTimeoutS * 1000);
@@ -111,7 +111,13 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
       outcome = 'unchanged';
       return result;
     }
-    refuseConflicts(facts, h, ours, result);
+    try {
+      refuseConflicts(facts, h, ours, result);
+    } catch (e) {
+      helper.close();
+      await takeHelperAway();
+      throw e;
+    }
     if (decision.action === 'repair') {
       // Nothing to write: the kernel lost routes the file has. Apply the file again.
       result.problems = describeRouteCheck(check);
