@@ -4,12 +4,27 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readTree, removeDir, ROOT, routegen, tempDir } from './helpers/cli.js';
+import { BIN, readTree, removeDir, ROOT, routegen, tempDir } from './helpers/cli.js';
 import { bound } from './helpers/time.js';
 
 const GUIDE = join(ROOT, 'fixtures/guide/machines.txt');
 const GUIDE_CFG = join(ROOT, 'fixtures/guide/routegen.yaml');
 const DROPIN = 'etc/systemd/network/10-eth1.network.d/60-routegen-pod-routes.conf';
+
+test('output piped into a reader that stops early (`| head`): a quiet exit 0, no stack trace', () => {
+  const dir = tempDir();
+  try {
+    const inv = join(dir, 'machines.txt');
+    // 300 workers: 90,000 routes, far more than a pipe holds
+    writeFileSync(inv, Array.from({ length: 300 }, (_, i) => `10.0.${i >> 8}.${i & 255} n${i}.example n${i} 10.${100 + (i >> 8)}.${i & 255}.0/24\n`).join(''));
+    const r = spawnSync('bash', ['-c', 'set -o pipefail; node "$0" plan -i "$1" | head -n 1; echo "rc=${PIPESTATUS[0]}"', BIN, inv], { encoding: 'utf8', timeout: bound(60_000) });
+    assert.match(r.stdout, /^HOST +STACK/);
+    assert.match(r.stdout, /\nrc=0\n$/);
+    assert.is(r.stderr, '');
+  } finally {
+    removeDir(dir);
+  }
+});
 
 test('--help on every command, --version', () => {
   const top = routegen(['--help']);

@@ -8,7 +8,7 @@ import type { RemoteHost } from '../remote/connection.js';
 import type { StackModule } from '../stacks/index.js';
 import type { HostPlan } from '../types.js';
 import { explainHostRollback, rollbackMarginS, startReconnect, wasCutOff, type ReconnectWatch } from './cutOff.js';
-import { describeError, StepError, type HostError } from './failure.js';
+import { describeError, isHostFailure, StepError, type HostError } from './failure.js';
 import { ROUTES_SCRIPT, HostHelper } from './hostAccess.js';
 import { describeRouteCheck, routeCheckOk } from './kernel.js';
 import { verify } from './verify.js';
@@ -124,7 +124,7 @@ export async function commitHost(j: CommitJob): Promise<'changed'> {
     // On the helper; when it is gone (its request timed out, say), with a command of its own.
     const r = await helper
       .run('restore', restoreArgs)
-      .catch(() => HostHelper.once(conn, 'restore', restoreArgs))
+      .catch((e: unknown) => (isHostFailure(e) ? HostHelper.once(conn, 'restore', restoreArgs) : Promise.reject(e)))
       .catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
     if (r.code === EXIT.ok) return { outcome: 'rolled back' };
     if (r.code === -1) return { outcome: 'failed', more: `; rolling back failed too: ${r.stderr}. The host rolls back by itself within ${opts.confirmTimeoutS} s` };
@@ -166,7 +166,7 @@ export async function commitHost(j: CommitJob): Promise<'changed'> {
       const second = (await watch.result()).conn;
       if (!second) throw new HostRolledBack();
       // Disarm on the helper; if its connection is gone, on the new one.
-      const r = await helper.run('confirm', { key: j.key }).catch(() => HostHelper.once(second, 'confirm', { key: j.key }));
+      const r = await helper.run('confirm', { key: j.key }).catch((e: unknown) => (isHostFailure(e) ? HostHelper.once(second, 'confirm', { key: j.key }) : Promise.reject(e)));
       if (r.code === EXIT.nothingToClaim) throw new HostRolledBack(r.stderr);
       if (r.code !== EXIT.ok) throw new StepError('confirm', `confirming failed (exit ${r.code})`, r.stderr);
       return 'changed' as const;
