@@ -12,7 +12,7 @@ const GUIDE_CFG = join(ROOT, 'fixtures/guide/routegen.yaml');
 const DROPIN = 'etc/systemd/network/10-eth1.network.d/60-routegen-pod-routes.conf';
 
 test('output piped into a reader that stops early (`| head`): a quiet exit 0, no stack trace', () => {
-  const dir = tempDir();
+  const dir = tempDir('pipe');
   try {
     const inv = join(dir, 'machines.txt');
     // 300 workers: 90,000 routes, far more than a pipe holds
