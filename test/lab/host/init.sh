@@ -31,12 +31,11 @@ fi
 # A writable /sys makes networkd wait for udev forever ("link pending udev initialization").
 mount -o remount,bind,ro /sys
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
-mkdir /run/lab
+mkdir -m 0755 /run/lab /run/dbus /run/sshd /run/network
 mount --bind "$LAB_HOSTDIR" /run/lab
 # Stand-ins for systemctl and udevadm (no systemd, no udev here) and the lab's rglab helper:
-# first in PATH, and bound over the real programs where those exist.
-mount --bind "$LAB_DIR/bin" /usr/local/sbin
-mount -o remount,bind,ro /usr/local/sbin
+# first in PATH (read-only), and bound over the real programs where those exist.
+mount -o bind,ro "$LAB_DIR/bin" /usr/local/sbin
 for t in systemctl udevadm; do
   for d in /usr/bin /usr/sbin; do
     if [ -f "$d/$t" ] && [ ! -L "$d/$t" ]; then mount --bind "/usr/local/sbin/$t" "$d/$t"; fi
@@ -47,12 +46,15 @@ mount -t overlay overlay -o "lowerdir=/etc,upperdir=$LAB_HOSTDIR/etc.upper,workd
 mount -t overlay overlay -o "lowerdir=/var,upperdir=$LAB_HOSTDIR/var.upper,workdir=$LAB_HOSTDIR/var.work" /var
 mount -t tmpfs -o mode=0700 tmpfs /root
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
-hostname "$LAB_NAME"
+# (what hostname(1) does, without starting a process: each one counts when fifty hosts boot)
+echo "$LAB_NAME" >/proc/sys/kernel/hostname
 stage mounts
-ip link set lo up
-if [ -n "$LAB_CNI_ADDR" ]; then
+if [ -z "$LAB_CNI_ADDR" ]; then
+  ip link set lo up
+else
   # The CNI bridge: set up directly, not by the host's network stack.
   ip -batch - <<EOF
+link set lo up
 link add cni0 type bridge
 addr add $LAB_CNI_ADDR brd + dev cni0
 link set cni0 up
@@ -64,8 +66,6 @@ EOF
     echo 1 > /proc/sys/net/ipv6/conf/all/forwarding
   fi
 fi
-mkdir -p /run/dbus /run/sshd /run/network
-chmod 0755 /run/sshd
 stage links
 dbus-daemon --system --fork 3>&- 4<&-
 stage dbus
