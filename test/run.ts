@@ -79,13 +79,6 @@ function runJob(job: Job): Promise<Done> {
   });
 }
 
-// A ^C or SIGTERM reaches each test process (their labs tear down on it), then we exit.
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    for (const c of running) c.kill(sig);
-    process.exitCode = 130;
-  });
-}
 
 const jobsEnv = process.env.ROUTEGEN_TEST_JOBS;
 const width = jobsEnv ? Number(jobsEnv) : 3;
@@ -97,6 +90,14 @@ const queue = plan(new RegExp(process.argv[2] ?? '\\.test\\.ts$'));
 if (queue.length === 0) {
   process.stderr.write(`no test file under test/ matches ${process.argv[2]}\n`);
   process.exit(2);
+}
+// A ^C or SIGTERM reaches each test process (their labs tear down on it); nothing new starts.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    queue.length = 0;
+    for (const c of running) c.kill(sig);
+    process.exitCode = 130;
+  });
 }
 const t0 = Date.now();
 const done: Done[] = [];

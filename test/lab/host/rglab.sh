@@ -38,12 +38,16 @@ poll() {
     case $nap in 0.005) nap=0.01 ;; 0.01) nap=0.02 ;; 0.02) nap=0.05 ;; esac
   done
 }
-# Alive and not a zombie.
+# Alive and not a zombie. (The whole file in one read: bash reads ahead, and what a read loop
+# left unread of a file that vanished would be what the next read, of another file, returns.)
 alive() {
   [ -n "$1" ] && [ -r "/proc/$1/status" ] || return 1
-  while read -r k v _; do
-    if [ "$k" = State: ]; then case "$v" in Z|X) return 1 ;; *) return 0 ;; esac; fi
-  done 2>/dev/null <"/proc/$1/status"
+  ST=
+  read -r -d '' ST 2>/dev/null <"/proc/$1/status" || :
+  case "$ST" in
+    *"State:"?[ZX]*) return 1 ;;
+    *"State:"*) return 0 ;;
+  esac
   return 1
 }
 dead() { ! alive "$1"; }
