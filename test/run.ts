@@ -1,6 +1,7 @@
 /**
- * What `npm run test:parallel` runs: every test/**\/*.test.ts with uvu, as `npm test` does, but in parallel processes. The unit files
- * share one process; each lab file (test/lab/) gets its own, since a lab file spends most of its
+ * What `npm run test:parallel` runs: every test/**\/*.test.ts with uvu, as `npm test` does, but
+ * in parallel processes. The unit files share one process; each lab file (test/lab/) gets its
+ * own, since a lab file spends most of its
  * time waiting on its hosts (SSH, timers they arm, daemons starting), not on the CPU. Lab files
  * share no state: each lab has its own namespaces (a prefix per process), directory and hosts.
  *
