@@ -10,7 +10,7 @@
  * Multipass (`default`/`extra0`), Ubuntu desktops (`renderer: NetworkManager`), the Arch wiki's
  * `20-wired.network` (`Name=en* eth*`).
  */
-import type { LabStack } from './lab.js';
+import type { LabStack } from './topology.js';
 
 export type LabBaseName =
   | 'netplan-name'
