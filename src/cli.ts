@@ -9,6 +9,7 @@ import type { DiscoverArgs } from './commands/discover.js';
 import type { PushArgs } from './commands/push.js';
 import type { StatusArgs } from './commands/status.js';
 import { renderCommand, type RenderArgs } from './commands/render.js';
+import { schemaCommand } from './commands/schema.js';
 import { completeHostsCommand, completionCommand, describeCommands, SHELLS } from './commands/completion.js';
 import { HOSTS_COMMAND, type CompletionCommand } from './completion.js';
 import { NETPLAN_SECTIONS, STACK_NAMES, type StackName } from './types.js';
@@ -243,7 +244,13 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
           .example('$0 completion zsh > "${fpath[1]}/_routegen"', 'zsh, for good'),
       (a) => run(() => completionCommand(a.shell as (typeof SHELLS)[number], completion, io))(),
     )
-    .demandCommand(1, 'Name a command: plan, render, push, diff, status, rollback, remove, discover or completion. See routegen --help.')
+    .command(
+      'schema',
+      "print routegen.yaml's JSON Schema, with which editors check and complete it",
+      (y) => y.example('$0 schema > routegen.schema.json', 'see README.md, "Editor support"'),
+      () => run(() => schemaCommand(io))(),
+    )
+    .demandCommand(1, 'Name a command: plan, render, push, diff, status, rollback, remove, discover, completion or schema. See routegen --help.')
     .strict()
     .recommendCommands()
     .version(pkg.version)

@@ -49,7 +49,7 @@ test('bash: the script registers a completion function for routegen', () => {
 
 test('bash: completes a command', () => {
   assert.equal(completeInBash('routegen pu').words, ['push']);
-  assert.equal(completeInBash('routegen ').words, ['--help', '--version', 'completion', 'diff', 'discover', 'plan', 'push', 'remove', 'render', 'rollback', 'status']);
+  assert.equal(completeInBash('routegen ').words, ['--help', '--version', 'completion', 'diff', 'discover', 'plan', 'push', 'remove', 'render', 'rollback', 'schema', 'status']);
 });
 
 test("bash: completes a command's flags, and only that command's", () => {

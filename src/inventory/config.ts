@@ -1,8 +1,8 @@
-import { isMap, isScalar, parseDocument, type Node as YamlNode, type Pair } from 'yaml';
+import { isMap, isScalar, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import { ProblemList, UserError } from '../errors.js';
-import { OVERRIDE_KEY } from '../specialRanges.js';
 import { SourceText } from './sourceText.js';
-import { NETPLAN_SECTIONS, STACK_NAMES, type ConnectVia, type HostSettings, type Inventory, type NetplanSection, type StackName } from '../types.js';
+import { ALLOW_SPECIAL, checkSetting, DEFAULT_VIA, HOST_KEYS, HOST_SETTINGS, SSH_KEY, SSH_SETTINGS, TOP_KEYS, type Setting } from './configKeys.js';
+import type { ConnectVia, HostSettings, Inventory, NetplanSection, StackName } from '../types.js';
 
 /** Settings that routegen.yaml, its `hosts:` entries and command-line flags can give. */
 export interface HostOverrides {
@@ -36,74 +36,7 @@ export interface Config {
 
 export const EMPTY_CONFIG: Config = { defaults: {}, hosts: new Map() };
 
-/** Linux interface names: at most 15 bytes, no slash or whitespace; stricter here on purpose,
- * since the name reaches templates and remote commands. */
-export const INTERFACE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
-export const NETWORKD_FILE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,200}\.network$/;
-/** netplan IDs routegen writes as a YAML key: a plain word (`lan`, `id0`, `default`,
- * `enp0s8`); netplan itself accepts more, but these reach the file unquoted. */
-export const NETPLAN_ID_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
-/** A NetworkManager connection UUID, as nmcli prints it (lower case). */
-export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-export const SSH_USER_RE = /^[a-z_][a-z0-9_.-]{0,31}$/;
-
-type Check<T> = (value: unknown) => { ok: true; value: T } | { ok: false; message: string; hint?: string };
-
-const oneOf =
-  <T extends string>(what: string, options: readonly T[]): Check<T> =>
-  (v) =>
-    typeof v === 'string' && (options as readonly string[]).includes(v)
-      ? { ok: true, value: v as T }
-      : { ok: false, message: `${what} must be one of ${options.join(', ')}; found ${JSON.stringify(v)}` };
-
-const pattern =
-  (what: string, re: RegExp, hint: string): Check<string> =>
-  (v) =>
-    typeof v === 'string' && re.test(v) ? { ok: true, value: v } : { ok: false, message: `${what} ${JSON.stringify(v)} is not valid`, hint };
-
-const integer =
-  (what: string, min: number, max: number): Check<number> =>
-  (v) =>
-    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
-      ? { ok: true, value: v }
-      : { ok: false, message: `${what} must be a whole number from ${min} to ${max}; found ${JSON.stringify(v)}` };
-
-const pathString: Check<string> = (v) =>
-  // eslint-disable-next-line no-control-regex
-  typeof v === 'string' && v.length > 0 && !/[\x00-\x1f\x7f]/.test(v)
-    ? { ok: true, value: v }
-    : { ok: false, message: `identity-file must be a file path; found ${JSON.stringify(v)}` };
-
-export const checks = {
-  stack: oneOf('stack', [...STACK_NAMES, 'auto'] as const),
-  interface: pattern('interface', INTERFACE_RE, 'an interface name such as eth1 or enp0s8: up to 15 letters, digits, "_", "." or "-"'),
-  networkdFile: pattern('networkd-file', NETWORKD_FILE_RE, 'the name of the .network file that manages the interface, e.g. 10-eth1.network'),
-  netplanSection: oneOf('netplan-section', NETPLAN_SECTIONS),
-  netplanId: pattern('netplan-id', NETPLAN_ID_RE, 'the ID that defines the interface in netplan\'s files (`lan` in "ethernets: lan: {match: ...}"); `networkctl status IFACE` names it: "Network File: /run/systemd/network/10-netplan-<ID>.network"'),
-  nmConnection: pattern('nm-connection', UUID_RE, 'the UUID of the NetworkManager connection, as `nmcli -f DEVICE,UUID connection show --active` prints it (lower case), e.g. 7712437e-dd9b-509e-af31-b21d19513c33'),
-  metric: integer('metric', 0, 4294967295),
-  user: pattern('ssh user', SSH_USER_RE, 'a login name such as root or debian'),
-  port: integer('ssh port', 1, 65535),
-  identityFile: pathString,
-  via: oneOf('ssh via', ['ip', 'hostname', 'fqdn'] as const),
-};
-
-const HOST_KEYS: Record<string, keyof typeof checks | 'ssh'> = {
-  stack: 'stack',
-  interface: 'interface',
-  'networkd-file': 'networkdFile',
-  'netplan-section': 'netplanSection',
-  'netplan-id': 'netplanId',
-  'nm-connection': 'nmConnection',
-  metric: 'metric',
-  ssh: 'ssh',
-};
-const SSH_KEYS: Record<string, 'user' | 'port' | 'identityFile' | 'via'> = {
-  user: 'user',
-  port: 'port',
-  'identity-file': 'identityFile',
-  via: 'via',
-};
+export { INTERFACE_RE, NETPLAN_ID_RE, NETWORKD_FILE_RE, UUID_RE } from './configKeys.js';
 
 /** A scalar's value; numbers only when written as plain decimal digits (YAML would also read
  * `0x10`, `1e3` or `0o17` as numbers, which no one means for a port or a metric). */
@@ -114,9 +47,9 @@ function scalarValue(node: YamlNode | null | undefined): unknown {
 }
 
 /**
- * Reads routegen.yaml: `defaults:` and `hosts: {<hostname>: ...}`, each with stack, interface,
- * networkd-file, netplan-section, netplan-id, nm-connection, metric and ssh {user, port, identity-file, via}; and `allow-special-pod-subnets`. Unknown keys, wrong types and
- * invalid values are errors with file:line:column; every problem is reported at once.
+ * Reads routegen.yaml: `defaults:` and `hosts: {<hostname>: ...}`, each with the settings
+ * configKeys.ts declares, and `allow-special-pod-subnets`. Unknown keys, wrong types and invalid
+ * values are errors with file:line:column; every problem is reported at once.
  */
 export function loadConfig(text: string, file: string): Config {
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, keepSourceTokens: true });
@@ -142,50 +75,47 @@ export function loadConfig(text: string, file: string): Config {
   const root = doc.contents;
   if (root === null || (isScalar(root) && root.value === null)) return config;
   if (!isMap(root)) {
-    nodeAt(root, 0, 'routegen.yaml must be a mapping with "defaults:" and/or "hosts:"');
+    nodeAt(root, 0, 'routegen.yaml must be a mapping of settings', `keys: ${Object.keys(TOP_KEYS).join(', ')}`);
     problems.throwIfAny(`${file} is not a valid routegen configuration`);
     return config;
   }
 
+  /** A key's checked value, or undefined and its problem noted. */
+  const readValue = (setting: Setting<string>, pair: Pair<YamlNode, YamlNode>) => {
+    const r = checkSetting(setting, scalarValue(pair.value));
+    if (r.ok) return r.value;
+    nodeAt(pair.value ?? pair.key, 0, r.message, r.hint);
+    return undefined;
+  };
+
+  /** Reads the keys of `table` from a mapping into `out`; `nested` reads a key that holds a mapping of its own. */
+  const readSettings = (node: YAMLMap, where: string, table: readonly Setting<string>[], keys: readonly string[], out: Record<string, unknown>, nested?: (key: string, pair: Pair<YamlNode, YamlNode>) => boolean) => {
+    for (const pair of node.items as Pair<YamlNode, YamlNode>[]) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : '';
+      const setting = table.find((s) => s.key === key);
+      if (!setting) {
+        if (!nested?.(key, pair)) nodeAt(pair.key, 0, `unknown key "${key}" in ${where}`, `known keys: ${keys.join(', ')}`);
+        continue;
+      }
+      const v = readValue(setting, pair);
+      if (v !== undefined) out[setting.field] = v;
+    }
+  };
+
   const readOverrides = (node: YamlNode | null, where: string): HostOverrides => {
     const out: HostOverrides = {};
     if (!isMap(node)) {
-      nodeAt(node, 0, `${where} must be a mapping of settings`, `keys: ${Object.keys(HOST_KEYS).join(', ')}`);
+      nodeAt(node, 0, `${where} must be a mapping of settings`, `keys: ${HOST_KEYS.join(', ')}`);
       return out;
     }
-    for (const pair of node.items as Pair<YamlNode, YamlNode>[]) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : '';
-      const field = Object.hasOwn(HOST_KEYS, key) ? HOST_KEYS[key] : undefined;
-      if (!field) {
-        nodeAt(pair.key, 0, `unknown key "${key}" in ${where}`, `known keys: ${Object.keys(HOST_KEYS).join(', ')}`);
-        continue;
-      }
-      if (field === 'ssh') {
-        if (!isMap(pair.value)) {
-          nodeAt(pair.value ?? pair.key, 0, `ssh in ${where} must be a mapping`, `keys: ${Object.keys(SSH_KEYS).join(', ')}`);
-          continue;
-        }
-        const ssh: NonNullable<HostOverrides['ssh']> = {};
-        for (const sp of pair.value.items as Pair<YamlNode, YamlNode>[]) {
-          const sk = isScalar(sp.key) ? String(sp.key.value) : '';
-          const sfield = Object.hasOwn(SSH_KEYS, sk) ? SSH_KEYS[sk] : undefined;
-          if (!sfield) {
-            nodeAt(sp.key, 0, `unknown key "${sk}" in ${where}.ssh`, `known keys: ${Object.keys(SSH_KEYS).join(', ')}`);
-            continue;
-          }
-          const raw = scalarValue(sp.value);
-          const r = checks[sfield](raw);
-          if (r.ok) (ssh as Record<string, unknown>)[sfield] = r.value;
-          else nodeAt(sp.value ?? sp.key, 0, r.message, r.hint);
-        }
-        out.ssh = ssh;
-        continue;
-      }
-      const raw = scalarValue(pair.value);
-      const r = checks[field](raw);
-      if (r.ok) (out as Record<string, unknown>)[field] = r.value;
-      else nodeAt(pair.value ?? pair.key, 0, r.message, r.hint);
-    }
+    readSettings(node, where, HOST_SETTINGS, HOST_KEYS, out as Record<string, unknown>, (key, pair) => {
+      if (key !== SSH_KEY.key) return false;
+      const sshKeys = SSH_SETTINGS.map((s) => s.key);
+      const value = pair.value;
+      if (!isMap(value)) nodeAt(value ?? pair.key, 0, `ssh in ${where} must be a mapping`, `keys: ${sshKeys.join(', ')}`);
+      else readSettings(value, `${where}.ssh`, SSH_SETTINGS, sshKeys, (out.ssh = {}) as Record<string, unknown>);
+      return true;
+    });
     return out;
   };
 
@@ -208,12 +138,11 @@ export function loadConfig(text: string, file: string): Config {
           source: lines[pos.line - 1] ?? '',
         });
       }
-    } else if (key === OVERRIDE_KEY) {
-      const v = scalarValue(pair.value);
-      if (typeof v === 'boolean') config.allowSpecialPodSubnets = v;
-      else nodeAt(pair.value ?? pair.key, 0, `${OVERRIDE_KEY} must be true or false; found ${JSON.stringify(v ?? null)}`);
+    } else if (key === ALLOW_SPECIAL.key) {
+      const v = readValue(ALLOW_SPECIAL, pair);
+      if (v !== undefined) config.allowSpecialPodSubnets = v as boolean;
     } else {
-      nodeAt(pair.key, 0, `unknown top-level key "${key}"`, `known keys: defaults, hosts, ${OVERRIDE_KEY}`);
+      nodeAt(pair.key, 0, `unknown top-level key "${key}"`, `known keys: ${Object.keys(TOP_KEYS).join(', ')}`);
     }
   }
   problems.throwIfAny(`${file} is not a valid routegen configuration`);
@@ -243,7 +172,7 @@ export function checkConfigHosts(config: Config, inv: Inventory): void {
 /** Defaults, then routegen.yaml's defaults, then its entry for the host, then flags. */
 export function settingsFor(host: string, config: Config, flags: HostOverrides): HostSettings {
   const layers = [config.defaults, config.hosts.get(host)?.overrides ?? {}, flags];
-  const s: HostSettings = { ssh: { via: 'ip' } };
+  const s: HostSettings = { ssh: { via: DEFAULT_VIA } };
   for (const l of layers) {
     if (l.stack !== undefined) s.stack = l.stack === 'auto' ? undefined : l.stack;
     if (l.interface !== undefined) s.interface = l.interface;
@@ -259,22 +188,17 @@ export function settingsFor(host: string, config: Config, flags: HostOverrides):
   return s;
 }
 
-/** Validates command-line overrides with the same checks as routegen.yaml. */
+/** Validates command-line overrides (`--stack`, `--metric`, ...: named as in routegen.yaml) with the same checks. */
 export function checkFlags(flags: Record<string, unknown>): HostOverrides {
-  const out: HostOverrides = {};
+  const out: Record<string, unknown> = {};
   const bad: string[] = [];
-  const take = <K extends keyof typeof checks>(name: string, key: K, set: (v: unknown) => void) => {
-    const v = flags[name];
-    if (v === undefined) return;
-    const r = checks[key](v);
-    if (r.ok) set(r.value);
-    else bad.push(`--${name}: ${r.message}${r.hint ? ` (${r.hint})` : ''}`);
-  };
-  take('stack', 'stack', (v) => (out.stack = v as StackName | 'auto'));
-  take('interface', 'interface', (v) => (out.interface = v as string));
-  take('networkd-file', 'networkdFile', (v) => (out.networkdFile = v as string));
-  take('netplan-section', 'netplanSection', (v) => (out.netplanSection = v as NetplanSection));
-  take('metric', 'metric', (v) => (out.metric = v as number));
+  for (const setting of HOST_SETTINGS) {
+    const v = flags[setting.key];
+    if (v === undefined) continue;
+    const r = checkSetting(setting, v);
+    if (r.ok) out[setting.field] = r.value;
+    else bad.push(`--${setting.key}: ${r.message}${r.hint ? ` (${r.hint})` : ''}`);
+  }
   if (bad.length) throw new UserError(bad.join('\n'), { kind: 'usage' });
-  return out;
+  return out as HostOverrides;
 }
