@@ -211,6 +211,8 @@ expire() { # TIMEOUT KEY TARGET STACK IFACE
 	sleep "$1" &
 	echo "$!" >"$STATE/$2.{{STATE.timer}}"
 	wait "$!"
+	# Confirmed (confirm took the token and the timer file): nothing to do.
+	[ -e "$STATE/$2.{{STATE.pending}}" ] || exit {{EXIT.nothingToClaim}}
 	rm -f "$STATE/$2.{{STATE.timer}}"
 	restore "$2" "$3" "$4" "$5"
 }
@@ -221,13 +223,13 @@ confirm() { # KEY
 		echo "routegen-host: the change was already rolled back: the confirmation came after the timeout" >&2
 		exit {{EXIT.nothingToClaim}}
 	}
-	[ ! -e "$STATE/$1.{{STATE.failed}}" ] || rm -f "$STATE/$1.{{STATE.failed}}"
 	timer=
 	read -r timer 2>/dev/null <"$STATE/$1.{{STATE.timer}}" || true
 	case "$timer" in
 	'' | *[!0-9]*) ;;
 	*) kill "$timer" 2>/dev/null || true ;;
 	esac
+	rm -f "$STATE/$1.{{STATE.timer}}" "$STATE/$1.{{STATE.failed}}"
 }
 
 rollback() { # KEY TARGET STACK IFACE
