@@ -12,11 +12,10 @@ import { connectName } from '../push/hostFile.js';
 import type { RemoteHost } from '../remote/connection.js';
 import { plural, table } from '../report.js';
 import { loadInputs, type Io } from './common.js';
-import { checkRemoteArgs, withSsh, type RemoteArgs } from './push.js';
+import type { ArgsOf } from '../options.js';
+import { withSsh } from './push.js';
 
-export interface DiscoverArgs extends RemoteArgs {
-  write?: boolean;
-}
+export type DiscoverArgs = ArgsOf<'discover'>;
 
 interface DiscoverResult extends Discovery {
   host: string;
@@ -62,8 +61,7 @@ function writeConfig(path: string, results: DiscoverResult[]): number {
 export async function discoverCommand(args: DiscoverArgs, io: Io): Promise<number> {
   // --write creates the config file when it does not exist yet.
   const { plan, hosts } = loadInputs(args, { configMayBeMissing: args.write });
-  checkRemoteArgs(args); // before pLimit sees --parallel
-  const limit = pLimit(Math.max(1, args.parallel));
+  const limit = pLimit(args.parallel);
   const results: DiscoverResult[] = await withSsh(args, io, (opts) => Promise.all(
     hosts.map((ph) =>
       limit(async () => {

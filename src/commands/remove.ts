@@ -5,7 +5,8 @@ import { runHosts } from '../push/run.js';
 import { STATE_DIR } from '../push/protocol.js';
 import { plural, table, type Colors } from '../report.js';
 import { loadInputs, type Io } from './common.js';
-import { checkRemoteArgs, failureReport, stopOnInterrupt, withSsh, type PushArgs } from './push.js';
+import type { ArgsOf } from '../options.js';
+import { failureReport, stopOnInterrupt, withSsh } from './push.js';
 
 type Verdict = 'removed' | 'would remove' | 'nothing to remove' | 'failed' | 'rolled back';
 
@@ -25,9 +26,8 @@ function paint(c: Colors, v: Verdict): string {
  * its routes in the kernel, its state and helper script off every selected host, with push's
  * commit-confirmed safety; `--dry-run` prints what would go and changes nothing.
  */
-export async function removeCommand(args: PushArgs, io: Io): Promise<number> {
+export async function removeCommand(args: ArgsOf<'remove'>, io: Io): Promise<number> {
   const { plan, hosts } = loadInputs(args);
-  checkRemoteArgs(args);
   const dry = Boolean(args['dry-run']);
   const { c } = io;
   const progress = new Progress(hosts.length, args.json || args.quiet ? 'off' : io.isTTY ? 'live' : 'lines', io.ce);

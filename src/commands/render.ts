@@ -5,12 +5,10 @@ import { SafeTree } from '../localWrite.js';
 import { checkRenderable, renderPlanBytes } from '../render.js';
 import { plural } from '../report.js';
 import { OWNED_NAMES } from '../stacks/index.js';
-import { loadInputs, type CommonArgs, type Io } from './common.js';
+import type { ArgsOf } from '../options.js';
+import { loadInputs, type Io } from './common.js';
 
-export interface RenderArgs extends CommonArgs {
-  out: string;
-  check?: boolean;
-}
+export type RenderArgs = ArgsOf<'render'>;
 
 export type FileStatus = 'created' | 'changed' | 'unchanged' | 'mode' | 'removed' | 'missing' | 'extra';
 

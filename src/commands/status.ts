@@ -6,12 +6,10 @@ import { hostPlan } from '../plan.js';
 import { rollbackHost, statusHost, type RollbackResult, type StatusResult } from '../push/status.js';
 import { plural, table } from '../report.js';
 import { loadInputs, readInput, type Io } from './common.js';
-import { checkRemoteArgs, withSsh, type RemoteArgs } from './push.js';
+import type { ArgsOf } from '../options.js';
+import { withSsh } from './push.js';
 
-export interface StatusArgs extends RemoteArgs {
-  /** `kubectl get nodes -o json` output: compare the Node objects' podCIDRs too. */
-  cluster?: string;
-}
+export type StatusArgs = ArgsOf<'status'>;
 
 /** What each Node object of `kubectl get nodes -o json` says of its pod subnets, by hostname. */
 function clusterSubnets(file: string): Map<string, SubnetSource> {
@@ -24,8 +22,7 @@ function clusterSubnets(file: string): Map<string, SubnetSource> {
 export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
   const { plan, hosts } = loadInputs(args);
   const cluster = plan.inventory.machines.flatMap((m) => m.podSubnets);
-  checkRemoteArgs(args); // before pLimit sees --parallel
-  const limit = pLimit(Math.max(1, args.parallel));
+  const limit = pLimit(args.parallel);
   const subnets = args.cluster === undefined ? undefined : clusterSubnets(args.cluster);
   const t0 = Date.now();
   const results: StatusResult[] = await withSsh(args, io, (ssh) => {
@@ -78,10 +75,9 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
 }
 
 /** `routegen rollback`: put back the file kept before the last push, and apply it. */
-export async function rollbackCommand(args: RemoteArgs, io: Io): Promise<number> {
+export async function rollbackCommand(args: ArgsOf<'rollback'>, io: Io): Promise<number> {
   const { plan, hosts } = loadInputs(args);
-  checkRemoteArgs(args); // before pLimit sees --parallel
-  const limit = pLimit(Math.max(1, args.parallel));
+  const limit = pLimit(args.parallel);
   const results: RollbackResult[] = await withSsh(args, io, (ssh) => {
     const opts = { ...ssh, verifyTimeoutS: 15, inventoryName: plan.inventory.name };
     return Promise.all(hosts.map((h) => limit(() => rollbackHost(hostPlan(plan, h), opts))));
