@@ -91,6 +91,16 @@ export function isIpProblem<T extends object>(x: T | IpProblem): x is IpProblem 
   return 'message' in x;
 }
 
+/** Reads a pod subnet into a machine's list under the family rule of both inventories (at most
+ * one pod subnet of each family per machine); the problem when it is not one, or a second. */
+export function addPodSubnet(podSubnets: IpValue[], text: string, span: Span, whose: string): IpProblem | null {
+  const n = parseNetwork(text, span);
+  if (isIpProblem(n)) return n;
+  if (podSubnets.some((x) => x.family === n.family)) return { message: `more than one IPv${n.family} pod subnet for ${whose}`, hint: 'give at most one pod subnet per address family' };
+  podSubnets.push(n);
+  return null;
+}
+
 /** Numeric order: IPv4 before IPv6, then by first address, then by prefix. */
 export function compareIp(a: IpValue, b: IpValue): number {
   if (a.family !== b.family) return a.family - b.family;
