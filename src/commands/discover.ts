@@ -6,7 +6,7 @@ import { loadConfig } from '../inventory/config.js';
 import { writeFileSafely } from '../localWrite.js';
 import { hostPlan } from '../plan.js';
 import { discoverHost, type Discovery } from '../push/discover.js';
-import { describeError } from '../push/failure.js';
+import { describeError, type HostError } from '../push/failure.js';
 import { connect } from '../push/hostAccess.js';
 import { connectName } from '../push/hostFile.js';
 import type { RemoteHost } from '../remote/connection.js';
@@ -21,7 +21,7 @@ interface DiscoverResult extends Discovery {
   host: string;
   address: string;
   seconds: number;
-  error?: { step: string; message: string; stderr?: string; hint?: string };
+  error?: HostError;
 }
 
 /**

@@ -3,6 +3,7 @@ import { onInterrupt, releaseInterrupts } from '../interrupt.js';
 import { RemoteError } from '../remote/errors.js';
 import { Reach } from '../remote/reach.js';
 import { Progress } from '../progress.js';
+import { hostErrorDetails } from './hostErrorLines.js';
 import { runHosts } from '../push/run.js';
 import type { HostResult, Outcome } from '../push/pushHost.js';
 import { plural, table, type Colors } from '../report.js';
@@ -96,8 +97,7 @@ export function failureReport(c: Colors, results: HostResult[]): string[] {
     const head = r.error ? `${c.bold(r.host)} (${r.address}) ${r.outcome} at ${r.error.step}: ${escapeControl(r.error.message)}` : `${c.bold(r.host)} was repaired: the kernel lacked routes its file has`;
     out.push(head);
     for (const p of r.problems ?? []) out.push(`  route: ${escapeControl(p)}`);
-    if (r.error?.stderr) for (const l of r.error.stderr.split('\n').slice(-8)) out.push(`  ${c.dim('host said:')} ${escapeControl(l)}`);
-    if (r.error?.hint) out.push(`  ${c.cyan('try:')} ${escapeControl(r.error.hint)}`);
+    if (r.error) out.push(...hostErrorDetails(c, r.error, 8));
   }
   return out;
 }

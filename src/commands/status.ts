@@ -3,10 +3,11 @@ import { escapeControl } from '../errors.js';
 import { parseKubectlNodes } from '../inventory/kubectl.js';
 import type { SubnetSource } from '../podPath.js';
 import { hostPlan } from '../plan.js';
+import { hostErrorDetails } from './hostErrorLines.js';
 import { rollbackHost, statusHost, type RollbackResult, type StatusResult } from '../push/status.js';
 import { plural, table } from '../report.js';
 import { loadInputs, readInput, type Io } from './common.js';
-import type { ArgsOf } from '../options.js';
+import { OPTIONS, type ArgsOf } from '../options.js';
 import { withSsh } from './push.js';
 
 export type StatusArgs = ArgsOf<'status'>;
@@ -26,7 +27,7 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
   const subnets = args.cluster === undefined ? undefined : clusterSubnets(args.cluster);
   const t0 = Date.now();
   const results: StatusResult[] = await withSsh(args, io, (ssh) => {
-    const opts = { ...ssh, verifyTimeoutS: 15, inventoryName: plan.inventory.name, clusterSubnets: subnets };
+    const opts = { ...ssh, verifyTimeoutS: OPTIONS['verify-timeout'].default, inventoryName: plan.inventory.name, clusterSubnets: subnets };
     return Promise.all(hosts.map((h) => limit(() => statusHost(hostPlan(plan, h), cluster, opts))));
   });
   const bad = results.filter((r) => !r.ok);
@@ -54,9 +55,7 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
   for (const r of bad) {
     if (r.error) {
       // Text from the host is shown escaped, never raw.
-      lines.push(`${c.bold(r.host)} (${r.address}): ${r.error.step} failed: ${escapeControl(r.error.message)}`);
-      if (r.error.stderr) for (const l of r.error.stderr.split('\n')) lines.push(`  ${c.dim('host said:')} ${escapeControl(l)}`);
-      if (r.error.hint) lines.push(`  ${c.cyan('try:')} ${escapeControl(r.error.hint)}`);
+      lines.push(`${c.bold(r.host)} (${r.address}): ${r.error.step} failed: ${escapeControl(r.error.message)}`, ...hostErrorDetails(c, r.error));
       continue;
     }
     for (const d of r.drift) lines.push(`${c.bold(r.host)}: ${escapeControl(d)}`);
@@ -79,7 +78,7 @@ export async function rollbackCommand(args: ArgsOf<'rollback'>, io: Io): Promise
   const { plan, hosts } = loadInputs(args);
   const limit = pLimit(args.parallel);
   const results: RollbackResult[] = await withSsh(args, io, (ssh) => {
-    const opts = { ...ssh, verifyTimeoutS: 15, inventoryName: plan.inventory.name };
+    const opts = { ...ssh, verifyTimeoutS: OPTIONS['verify-timeout'].default, inventoryName: plan.inventory.name };
     return Promise.all(hosts.map((h) => limit(() => rollbackHost(hostPlan(plan, h), opts))));
   });
   const bad = results.filter((r) => !r.ok);
@@ -92,8 +91,7 @@ export async function rollbackCommand(args: ArgsOf<'rollback'>, io: Io): Promise
     if (r.ok) io.out(`${c.green('✓')} ${r.host}: ${escapeControl(r.message)}`);
     else {
       io.out(`${c.red('✗')} ${r.host}: ${escapeControl(r.error?.message ?? 'failed')}`);
-      if (r.error?.stderr) for (const l of r.error.stderr.split('\n')) io.out(`  ${c.dim('host said:')} ${escapeControl(l)}`);
-      if (r.error?.hint) io.out(`  ${c.cyan('try:')} ${escapeControl(r.error.hint)}`);
+      for (const l of r.error ? hostErrorDetails(c, r.error) : []) io.out(l);
     }
   }
   io.out(`\n${plural(results.length, 'host')}: ${results.length - bad.length} rolled back, ${bad.length} failed.`);
