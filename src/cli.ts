@@ -17,7 +17,7 @@ import { HOSTS_COMMAND } from './completion.js';
 import { COMMAND_NAMES, COMMANDS, integerBounds, optionsOf, readArgs, SHELLS, type ArgsOf, type CommandName } from './options.js';
 
 /** Exit codes, documented in the README. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 

@@ -13,7 +13,7 @@ export const COMMAND_NAMES = ['plan', 'render', 'push', 'diff', 'status', 'rollb
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 /** What `plan --format` offers: the table, JSON (as --json), or a picture. */
-export const PLAN_FORMATS = ['table', 'json', ...PICTURE_FORMATS] as const;
+const PLAN_FORMATS = ['table', 'json', ...PICTURE_FORMATS] as const;
 
 /** The shells `routegen completion` writes scripts for. */
 export const SHELLS = ['bash', 'zsh'] as const;
@@ -123,7 +123,7 @@ function integerRange(d: IntegerDecl): string {
 }
 
 /** An integer option's value, or the usage error every command gives for it. */
-export function readInteger(name: string, d: IntegerDecl, raw: string | number): number {
+function readInteger(name: string, d: IntegerDecl, raw: string | number): number {
   const text = String(raw).trim();
   const n = /^[+-]?\d+$/.test(text) ? Number(text) : NaN;
   if (Number.isSafeInteger(n) && n >= d.min && (d.max === undefined || n <= d.max)) return n;

@@ -76,7 +76,7 @@ function routeBlocks(key: string): WeakMap<Route, string> {
 
 /** The inventory's file name as it may appear in a generated comment: nothing that could end
  * the comment line or confuse a reader. */
-export function safeLabel(name: string): string {
+function safeLabel(name: string): string {
   return name.replace(/[^A-Za-z0-9._+@-]/g, '_') || 'inventory';
 }
 

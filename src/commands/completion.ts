@@ -14,7 +14,7 @@ function valueKind(d: OptionDecl): ValueKind {
 
 /** Every command with its options, from the same declarations yargs parses with, so completion
  * cannot disagree with the CLI. */
-export function completionCommands(): CompletionCommand[] {
+function completionCommands(): CompletionCommand[] {
   return COMMANDS.map(({ name, describe }) => {
     if (name === 'completion') return { name, describe, options: [], positional: [...SHELLS] };
     if (name === 'schema') return { name, describe, options: [] };

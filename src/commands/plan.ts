@@ -9,7 +9,7 @@ import { loadInputs, type Io } from './common.js';
 export type PlanArgs = ArgsOf<'plan'>;
 
 /** The JSON shape of one host in `plan --json` (stable; documented in the README). */
-export function hostJson(h: HostPlan) {
+function hostJson(h: HostPlan) {
   return {
     name: h.name,
     ip: h.ip,

@@ -102,7 +102,7 @@ export function failureReport(c: Colors, results: HostResult[]): string[] {
   return out;
 }
 
-export function summaryLine(results: HostResult[], seconds: number): string {
+function summaryLine(results: HostResult[], seconds: number): string {
   const counts = new Map<Outcome, number>();
   for (const r of results) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1);
   const parts = [...counts].map(([o, n]) => `${n} ${o}`);

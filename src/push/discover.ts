@@ -63,7 +63,7 @@ const DISCOVER_SCRIPT = [
  * files as printed after `@@netplan-file PATH` markers; undefined when none does (a file that is
  * not YAML is skipped). The first file that defines it is where the user would look.
  */
-export function netplanDefinition(files: Array<{ path: string; text: string }>, id: string): { section: NetplanSection; file: string } | undefined {
+function netplanDefinition(files: Array<{ path: string; text: string }>, id: string): { section: NetplanSection; file: string } | undefined {
   for (const { path, text } of files) {
     let doc: unknown;
     try {
@@ -171,7 +171,7 @@ export async function discoverHost(conn: RemoteHost, h: HostPlan): Promise<Disco
  * on the host. networkd calls that file private: anything unexpected gives undefined, and the
  * caller runs the full discovery script instead.
  */
-export async function networkdFileOf(conn: RemoteHost, iface: string): Promise<string | undefined> {
+async function networkdFileOf(conn: RemoteHost, iface: string): Promise<string | undefined> {
   if (!INTERFACE_RE.test(iface)) return undefined;
   const idx = (await conn.readFile(`/sys/class/net/${iface}/ifindex`))?.toString('utf8').trim();
   if (!idx || !/^[0-9]+$/.test(idx)) return undefined;
