@@ -1,3 +1,4 @@
+/** IP addresses and networks: parsing (IPv4 and IPv6, canonical text), their problems, the family rule of the inventories, order. */
 import { Address6 } from 'ip-address';
 import type { IpValue, Span } from './types.js';
 

@@ -1,3 +1,4 @@
+/** What every command shares: its inputs (inventory and routegen.yaml, read into a plan) and where it writes (Io). */
 import { existsSync, readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { checkFlags, EMPTY_CONFIG, loadConfig, type Config } from '../inventory/config.js';

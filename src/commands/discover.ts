@@ -1,3 +1,4 @@
+/** `routegen discover`: asks each host for its stack, interface and files, prints them, and with --write records them in routegen.yaml. */
 import pLimit from 'p-limit';
 import { existsSync, readFileSync } from 'node:fs';
 import { Document, isMap, parseDocument } from 'yaml';

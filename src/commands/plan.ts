@@ -1,3 +1,4 @@
+/** `routegen plan`: the routes every host needs, as a table, JSON or a picture. */
 import { hostPlan } from '../plan.js';
 import { plural, visibleWidth } from '../report.js';
 import type { HostPlan } from '../types.js';

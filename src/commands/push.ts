@@ -1,3 +1,4 @@
+/** `routegen push` and `routegen diff`, and what the remote commands share: the SSH settings, Ctrl-C, the per-host report. */
 import { escapeControl, UserError } from '../errors.js';
 import { onInterrupt, releaseInterrupts } from '../interrupt.js';
 import { RemoteError } from '../remote/errors.js';

@@ -1,3 +1,4 @@
+/** `routegen remove`: takes routegen off the hosts with push's safety, and reports per host. */
 import { releaseInterrupts } from '../interrupt.js';
 import { Progress } from '../progress.js';
 import { removeHost, type RemoveResult } from '../push/removeHost.js';

@@ -1,3 +1,4 @@
+/** `routegen render`: writes every host's files under DIR, or with --check lists how DIR differs. */
 import { readdirSync, readFileSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { UserError } from '../errors.js';

@@ -1,3 +1,4 @@
+/** `routegen status` and `routegen rollback`: per host, read-only drift and putting back the file kept before the last push. */
 import pLimit from 'p-limit';
 import { escapeControl } from '../errors.js';
 import { parseKubectlNodes } from '../inventory/kubectl.js';

@@ -1,3 +1,4 @@
+/** Reads machines.txt (IP FQDN HOSTNAME [POD_SUBNET] per line) into an Inventory, every problem with its line and column. */
 import { ProblemList } from '../errors.js';
 import { checkFqdn, checkHostname } from './names.js';
 import { addPodSubnet, isIpProblem, parseHostAddress } from '../ip.js';

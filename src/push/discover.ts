@@ -1,3 +1,4 @@
+/** Discovery on a host: which stack, which interface holds its address, which files configure it; and filling in what routegen.yaml left out. */
 import { INTERFACE_RE, NETPLAN_ID_RE, NETWORKD_FILE_RE, UUID_RE } from '../inventory/config.js';
 import type { RemoteHost } from '../remote/connection.js';
 import { nmKeyfileOf, parseNmProfiles, type NmProfile } from './nmConnection.js';

@@ -1,3 +1,4 @@
+/** Read-only status of one host (file, kernel routes, pod subnets against the plan) and rolling one host back to the file kept before the last push. */
 import { cidrRange } from '../ip.js';
 import type { RemoteHost } from '../remote/connection.js';
 import { podPathDisagreements, type SubnetSource } from '../podPath.js';

@@ -1,3 +1,4 @@
+/** What a stack module is (StackModule) and what the modules share. */
 import type { HostSettings, StackName } from '../types.js';
 
 /** What routegen knows about one network stack. Each stack is one module implementing this. */
