@@ -8,7 +8,7 @@
  * playbook (bench/reference/push-ansible.yml, forks 10).
  *
  *   node --import tsx bench/push.ts [--runs 3] [--workers 50] [--parallel 10]
- *        [--tools routegen,ssh-loop,ansible] [--repo DIR[,DIR...]] [--bastion] [--trace] [--quiet-wait S]
+ *        [--tools routegen,ssh-loop,ansible] [--repo DIR[,DIR...]] [--bastion] [--quiet-wait S]
  *        [--keep] [--no-build] [--json FILE]
  *
  * Every measurement gets a FRESHLY started lab (nothing pushed yet, so every host changes), and
@@ -29,10 +29,6 @@
  * connection), the ssh loop with `ssh -J root@BASTION` per host (a bastion login per host). The
  * target is then ≤ 0.8x the loop. The bastion's sshd runs outside the hosts: "hosts CPU" leaves
  * it out, the machine CPU does not.
- *
- * `--trace`: sets ROUTEGEN_TRACE for routegen; a build with bench/reference/push-trace.patch
- * applied appends one JSON line per host with the time of each step, and a second table shows
- * where a host's time goes. An unpatched routegen ignores the variable.
  *
  * Exported: `pushBench(opts)` (rows and the table) and `benchmark` (the bench/run.ts interface;
  * its options are prefixed `push-` so they do not clash with other benchmarks').
@@ -79,8 +75,6 @@ export interface PushBenchOptions {
   repos?: string[];
   /** npm run build where dist/ is stale. Default true. */
   build?: boolean;
-  /** ROUTEGEN_TRACE for routegen: per-step timings from a build with push-trace.patch. */
-  trace?: boolean;
   /** Reach the hosts only through a bastion (-J for routegen, ssh -J for the loop). */
   bastion?: boolean;
   /** Where the work directory goes. Default the OS temp dir. */
@@ -115,18 +109,13 @@ export interface PushRun {
   busyBefore: number;
 }
 
-/** A routegen host's step timings (push-trace.patch), ms. */
-export type TraceLine = Record<string, number | string>;
-
 export interface PushBenchResult {
   machine: MachineInfo;
   options: Opts;
   versions: Record<string, string>;
   runs: PushRun[];
-  traces: Record<string, TraceLine[]>;
   rows: Row[];
   table: ResultTable;
-  breakdown?: ResultTable;
   targetsMet: boolean;
   notes: string[];
   seconds: number;
@@ -305,7 +294,7 @@ interface Subject {
   repo?: string;
 }
 
-async function measureOnce(s: Subject, run: number, o: Opts, work: string, log: (s: string) => void, traces: Record<string, TraceLine[]>): Promise<PushRun> {
+async function measureOnce(s: Subject, run: number, o: Opts, work: string, log: (s: string) => void): Promise<PushRun> {
   const labT0 = Date.now();
   const lab = await Lab.up({ workers: o.workers, stack: 'networkd' });
   const labUpMs = Date.now() - labT0;
@@ -324,18 +313,12 @@ async function measureOnce(s: Subject, run: number, o: Opts, work: string, log: 
     const busyBefore = await waitForQuiet(o.quietWaitS);
     let result: PushRun;
     if (s.tool === 'routegen') {
-      const traceFile = join(work, `trace-${run}.jsonl`);
-      rmSync(traceFile, { force: true });
-      const env = childEnv(o.trace ? { ROUTEGEN_TRACE: traceFile } : {});
+      const env = childEnv();
       const argv = ['node', join(s.repo!, 'bin/routegen.js'), 'push', '-i', inventory, '-F', cfg, '--stack', 'networkd', '--interface', 'eth1', '--parallel', String(o.parallel), ...(jump ? ['-J', jump] : [])];
       const r = await timedInJumpbox(lab, argv, timeFile, env, `${s.label} push`);
       const summary = r.stdout.trim().split('\n').at(-1) ?? '';
       if (!new RegExp(`^${lab.hosts.length} hosts: ${lab.hosts.length} changed in`).test(summary)) throw new Error(`${s.label}: expected every host changed, got: ${summary}\n${r.stdout}`);
       result = { tool: s.label, run, m: r.m, machineCpuS: r.machineCpuS, hostsCpuS: r.hostsCpuS, kernelAfterMs: 0, summary, labUpMs, busyBefore };
-      if (o.trace && existsSync(traceFile)) {
-        const lines = readFileSync(traceFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as TraceLine);
-        (traces[s.label] ??= []).push(...lines);
-      }
     } else {
       if (s.tool === 'ssh-loop') {
         const r = await timedInJumpbox(lab, ['sh', SSH_LOOP, cfg, inventory, out, String(o.parallel)], timeFile, childEnv(jump ? { SSH_JUMP: jump } : {}), 'ssh loop');
@@ -375,31 +358,6 @@ function subjectsOf(o: Opts): Subject[] {
   if (o.tools.includes('ssh-loop')) subjects.push({ label: 'ssh loop', tool: 'ssh-loop' });
   if (o.tools.includes('ansible')) subjects.push({ label: 'ansible', tool: 'ansible' });
   return subjects;
-}
-
-const STEP_ORDER = ['resolve', 'connect', 'discover', 'check', 'script', 'upload', 'commit', 'verify', 'confirm-resolve', 'confirm-connect', 'confirm-exec', 'confirm-close', 'close', 'total'];
-
-function breakdownTable(traces: Record<string, TraceLine[]>): ResultTable | undefined {
-  const labels = Object.keys(traces).filter((l) => traces[l]!.length > 0);
-  if (labels.length === 0) return undefined;
-  const keys = new Set<string>();
-  for (const l of labels) for (const t of traces[l]!) for (const [k, v] of Object.entries(t)) if (typeof v === 'number') keys.add(k);
-  const steps = [...STEP_ORDER.filter((k) => keys.has(k)), ...[...keys].filter((k) => !STEP_ORDER.includes(k)).sort()];
-  const rows: Row[] = [];
-  for (const step of steps) {
-    const row: Row = { step };
-    for (const l of labels) {
-      const xs = traces[l]!.map((t) => t[step]).filter((v): v is number => typeof v === 'number');
-      row[l] = xs.length ? `${num(median(xs), 0)} (p90 ${num(xs.sort((a, b) => a - b)[Math.floor(xs.length * 0.9)]!, 0)})` : '–';
-    }
-    rows.push(row);
-  }
-  return {
-    title: 'routegen push: where one host\'s time goes (ms per host, median over every host of every run; --parallel hosts overlap)',
-    columns: [{ key: 'step', title: 'step' }, ...labels.map((l) => ({ key: l, title: l, numeric: true }))],
-    rows,
-    notes: ['needs a routegen built with bench/reference/push-trace.patch (ROUTEGEN_TRACE); steps are wall time inside one host\'s pushHost, so CPU contention with the other 9 hosts in flight is included'],
-  };
 }
 
 function buildTable(subjects: Subject[], runs: PushRun[], o: Opts, hosts: number): { table: ResultTable; rows: Row[]; targetsMet: boolean; notes: string[] } {
@@ -505,7 +463,6 @@ export async function pushBench(opts: PushBenchOptions = {}): Promise<PushBenchR
     tools: opts.tools ?? TOOLS,
     repos: (opts.repos ?? [REPO]).map((r) => resolve(r)),
     build: opts.build ?? true,
-    trace: opts.trace ?? false,
     bastion: opts.bastion ?? false,
     quietWaitS: opts.quietWaitS ?? 10,
   };
@@ -529,12 +486,11 @@ export async function pushBench(opts: PushBenchOptions = {}): Promise<PushBenchR
   const work = mkdtempSync(join(opts.dir ?? tmpdir(), 'routegen-push-bench-'));
   const subjects = subjectsOf(o);
   const runs: PushRun[] = [];
-  const traces: Record<string, TraceLine[]> = {};
   try {
     for (let run = 0; run < o.runs; run++) {
       // Rotate who goes first, so a drift in the machine's state affects every tool alike.
       const order = subjects.map((_, i) => subjects[(i + run) % subjects.length]!);
-      for (const s of order) runs.push(await measureOnce(s, run, o, work, log, traces));
+      for (const s of order) runs.push(await measureOnce(s, run, o, work, log));
     }
   } finally {
     if (!opts.keep) rmSync(work, { recursive: true, force: true });
@@ -542,16 +498,13 @@ export async function pushBench(opts: PushBenchOptions = {}): Promise<PushBenchR
   }
   const hosts = o.workers + 1;
   const built = buildTable(subjects, runs, o, hosts);
-  const breakdown = breakdownTable(traces);
   return {
     machine,
     options: o,
     versions,
     runs,
-    traces,
     rows: built.rows,
     table: built.table,
-    ...(breakdown && { breakdown }),
     targetsMet: built.targetsMet,
     notes: [...notes, ...built.notes],
     seconds: (Date.now() - started) / 1000,
@@ -587,7 +540,6 @@ export const benchmark: Benchmark = {
     'push-tools': { type: 'string', default: TOOLS.join(','), describe: 'which of routegen, ssh-loop, ansible' },
     'push-quiet-wait': { type: 'string', default: '10', describe: 'seconds to wait at most, before each measurement, for a quiet machine' },
     'push-bastion': { type: 'boolean', describe: 'hosts reachable only through a bastion: routegen -J vs ssh -J per host' },
-    'push-trace': { type: 'boolean', describe: 'per-step timings (routegen built with bench/reference/push-trace.patch)' },
     repo: { type: 'string', describe: 'routegen checkout(s) to measure, comma-separated [default: this one]' },
     'no-build': { type: 'boolean', describe: 'do not run npm run build when dist/ is stale' },
   },
@@ -599,13 +551,12 @@ export const benchmark: Benchmark = {
       tools: toolsOf(v['push-tools']),
       repos: reposOf(v.repo),
       build: !v['no-build'],
-      trace: Boolean(v['push-trace']),
       bastion: Boolean(v['push-bastion']),
       quietWaitS: Number(v['push-quiet-wait'] ?? 10),
       log: ctx.log,
     });
-    const tables = [{ ...r.table, notes: r.notes }, ...(r.breakdown ? [r.breakdown] : [])];
-    const { table: _t, breakdown: _b, ...raw } = r;
+    const tables = [{ ...r.table, notes: r.notes }];
+    const { table: _t, ...raw } = r;
     return { tables, raw, targetsMet: r.targetsMet };
   },
 };
@@ -619,7 +570,6 @@ async function main(): Promise<number> {
       parallel: { type: 'string' },
       tools: { type: 'string' },
       repo: { type: 'string' },
-      trace: { type: 'boolean' },
       bastion: { type: 'boolean' },
       'quiet-wait': { type: 'string' },
       'no-build': { type: 'boolean' },
@@ -642,19 +592,15 @@ async function main(): Promise<number> {
     tools: toolsOf(values.tools),
     repos: reposOf(values.repo),
     build: !values['no-build'],
-    trace: Boolean(values.trace),
     bastion: Boolean(values.bastion),
     keep: Boolean(values.keep),
     quietWaitS: values['quiet-wait'] === undefined ? 10 : Number(values['quiet-wait']),
   });
   for (const [k, v] of Object.entries(r.versions)) process.stdout.write(`${k}: ${v}\n`);
-  for (const t of [r.table, ...(r.breakdown ? [r.breakdown] : [])]) {
-    const notes = t === r.table ? r.notes : t.notes;
-    process.stdout.write(`\n## ${t.title}\n\n${formatTable(t)}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
-  }
+  process.stdout.write(`\n## ${r.table.title}\n\n${formatTable(r.table)}\n\n${r.notes.map((n) => `- ${n}`).join('\n')}\n`);
   process.stdout.write(`\nbenchmark took ${r.seconds.toFixed(0)} s; load average at the end: ${machineInfo().loadAverage.map((x) => x.toFixed(2)).join(' ')}\n`);
   if (values.json) {
-    const { table: _t, breakdown: _b, ...raw } = r;
+    const { table: _t, ...raw } = r;
     writeFileSync(values.json, `${JSON.stringify(raw, null, 2)}\n`);
   }
   return r.targetsMet ? 0 : 1;

@@ -1,6 +1,6 @@
 /**
  * Shell completion scripts for bash and zsh, generated from the commands and options the CLI
- * declares (see commands/completion.ts), so they never fall out of step. Host names come from
+ * declares (options.ts, read by commands/completion.ts), so they never fall out of step. Host names come from
  * the inventory when the user presses TAB: the scripts call `routegen __complete-hosts`.
  */
 
@@ -26,15 +26,6 @@ export interface CompletionCommand {
 
 /** The hidden command the scripts call for host names: `__complete-hosts [-i FILE] [--inventory-format F]`. */
 export const HOSTS_COMMAND = '__complete-hosts';
-
-/** Options whose value is a path or the inventory's host names; any other string option takes free text. */
-export const VALUE_KINDS: Record<string, 'file' | 'dir' | 'hosts'> = {
-  inventory: 'file',
-  config: 'file',
-  'ssh-config': 'file',
-  out: 'dir',
-  hosts: 'hosts',
-};
 
 const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 

@@ -1,3 +1,4 @@
+/** IP addresses and networks: parsing (IPv4 and IPv6, canonical text), their problems, the family rule of the inventories, order. */
 import { Address6 } from 'ip-address';
 import type { IpValue, Span } from './types.js';
 
@@ -10,7 +11,8 @@ export interface IpProblem {
 const V4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const V6_CHARS = /^[0-9A-Fa-f:.]+$/;
 
-function parseAddress(text: string): { family: 4 | 6; value: bigint; canonical: string } | IpProblem {
+/** An IPv4 or IPv6 address (no prefix) as a number, with its canonical text. */
+export function parseAddress(text: string): { family: 4 | 6; value: bigint; canonical: string } | IpProblem {
   if (text.includes(':')) {
     if (!V6_CHARS.test(text)) return { message: `"${text}" is not an IPv6 address` };
     try {
@@ -36,17 +38,13 @@ function formatV4(value: bigint): string {
   return `${Math.floor(n / 2 ** 24)}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-function isProblem(x: object): x is IpProblem {
-  return 'message' in x;
-}
-
 /** A single host address (no prefix). */
 export function parseHostAddress(text: string, span: Span): IpValue | IpProblem {
   if (text.includes('/')) {
     return { message: `"${text}" has a prefix length; this column takes a plain address`, hint: `write ${text.split('/')[0]}` };
   }
   const a = parseAddress(text);
-  if (isProblem(a)) return a;
+  if (isIpProblem(a)) return a;
   return { family: a.family, text: a.canonical, start: a.value, end: a.value, prefix: a.family === 4 ? 32 : 128, span };
 }
 
@@ -59,7 +57,7 @@ export function parseNetwork(text: string, span: Span): IpValue | IpProblem {
   const addrText = text.slice(0, slash);
   const prefixText = text.slice(slash + 1);
   const a = parseAddress(addrText);
-  if (isProblem(a)) return { message: `pod subnet ${a.message.replace(/^"/, '"')}`, hint: a.hint };
+  if (isIpProblem(a)) return { message: `pod subnet ${a.message.replace(/^"/, '"')}`, hint: a.hint };
   const max = a.family === 4 ? 32 : 128;
   if (!/^(0|[1-9]\d{0,2})$/.test(prefixText) || Number(prefixText) > max) {
     return { message: `pod subnet "${text}" has an invalid prefix length "/${prefixText}"`, hint: `an IPv${a.family} prefix length is 0 to ${max}` };
@@ -86,11 +84,22 @@ export function addressText(family: 4 | 6, value: bigint): string {
 /** A CIDR that routegen (or the kernel) wrote, as a range; null when it is not one. */
 export function cidrRange(cidr: string): IpValue | null {
   const v = parseNetwork(cidr, { column: 1, length: 1 });
-  return 'message' in v ? null : v;
+  return isIpProblem(v) ? null : v;
 }
 
-export function isIpProblem(x: IpValue | IpProblem): x is IpProblem {
+/** Whether a parse gave a problem rather than a value. */
+export function isIpProblem<T extends object>(x: T | IpProblem): x is IpProblem {
   return 'message' in x;
+}
+
+/** Reads a pod subnet into a machine's list under the family rule of both inventories (at most
+ * one pod subnet of each family per machine); the problem when it is not one, or a second. */
+export function addPodSubnet(podSubnets: IpValue[], text: string, span: Span, whose: string): IpProblem | null {
+  const n = parseNetwork(text, span);
+  if (isIpProblem(n)) return n;
+  if (podSubnets.some((x) => x.family === n.family)) return { message: `more than one IPv${n.family} pod subnet for ${whose}`, hint: 'give at most one pod subnet per address family' };
+  podSubnets.push(n);
+  return null;
 }
 
 /** Numeric order: IPv4 before IPv6, then by first address, then by prefix. */

@@ -1,3 +1,4 @@
+/** The route plan: validates the inventory as a whole and works out, host by host, the routes each host needs. */
 import { ProblemList, UserError } from './errors.js';
 import { compareIp } from './ip.js';
 import { checkConfigHosts, settingsFor, type Config, type HostOverrides } from './inventory/config.js';

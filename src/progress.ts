@@ -1,3 +1,4 @@
+/** The live progress of a run over hosts on stderr: a line per host in flight on a terminal, a line per finished host elsewhere. */
 import type { Colors } from './report.js';
 import type { HostResult, Step } from './push/pushHost.js';
 

@@ -1,3 +1,4 @@
+/** Terminal output helpers: colours (off under NO_COLOR or off a terminal), widths, tables, plurals. */
 import pc from 'picocolors';
 
 /** Colour functions, all identity when colour is off. */

@@ -10,6 +10,9 @@ export type Family = 4 | 6;
 export const NETPLAN_SECTIONS = ['ethernets', 'bonds', 'bridges', 'vlans', 'wifis', 'tunnels', 'vrfs', 'dummy-devices', 'virtual-ethernets'] as const;
 export type NetplanSection = (typeof NETPLAN_SECTIONS)[number];
 
+/** The largest route metric the kernel takes (a 32-bit priority). */
+export const ROUTE_METRIC_MAX = 4294967295;
+
 /** Where a token sits in its source line, for error messages. */
 export interface Span {
   column: number;

@@ -79,7 +79,8 @@ test('--hosts draws the chosen hosts\' routes and the machines they go through',
 });
 
 test('--format is parsed alike by the fast path and by yargs', async () => {
-  assert.is(quickArgs(['plan', '--format', 'dot'])?.args.format, 'dot');
+  const quick = quickArgs(['plan', '--format', 'dot']);
+  assert.is(quick?.command === 'plan' && quick.args.format, 'dot');
   assert.is(quickArgs(['plan', '--format', 'png']), null); // yargs owns the error
   const out: string[] = [];
   const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t), c: undefined as never, ce: undefined as never, isTTY: false };

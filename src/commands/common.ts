@@ -1,25 +1,14 @@
+/** What every command shares: its inputs (inventory and routegen.yaml, read into a plan) and where it writes (Io). */
 import { existsSync, readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { checkFlags, EMPTY_CONFIG, loadConfig, type Config } from '../inventory/config.js';
-import { parseInventoryText, type InventoryFormat } from '../inventory/kubectl.js';
+import { parseInventoryText } from '../inventory/kubectl.js';
+import type { ArgsOf } from '../options.js';
 import { planRoutes, selectHosts, type PlannedHost, type RoutePlan } from '../plan.js';
 import { colors, useColor, type Colors } from '../report.js';
 
-/** Options every command shares (see cli.ts). */
-export interface CommonArgs {
-  inventory: string;
-  'inventory-format'?: InventoryFormat | 'auto';
-  config?: string;
-  hosts?: string[];
-  json?: boolean;
-  quiet?: boolean;
-  verbose?: boolean;
-  stack?: string;
-  interface?: string;
-  'networkd-file'?: string;
-  'netplan-section'?: string;
-  metric?: number;
-}
+/** What loadInputs reads: the inputs every command takes, and the stack overrides (discover has none). */
+export type CommonArgs = Omit<ArgsOf<'plan'>, 'format'>;
 
 /** Where a command writes: injectable so tests can run commands in memory. */
 export interface Io {
@@ -61,7 +50,7 @@ export function loadInputs(args: CommonArgs, opts: { configMayBeMissing?: boolea
   let config = EMPTY_CONFIG;
   const configPath = args.config ?? (existsSync('routegen.yaml') ? 'routegen.yaml' : undefined);
   if (configPath && !(opts.configMayBeMissing && !existsSync(configPath))) config = loadConfig(readInput(configPath, 'config file', 'pass -c FILE, or leave it out to use no config'), configPath);
-  const flags = checkFlags(args as unknown as Record<string, unknown>);
+  const flags = checkFlags(args);
   const plan = planRoutes(inv, config, flags);
   return { config, plan, hosts: selectHosts(plan, args.hosts) };
 }

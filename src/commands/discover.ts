@@ -1,3 +1,4 @@
+/** `routegen discover`: asks each host for its stack, interface and files, prints them, and with --write records them in routegen.yaml. */
 import pLimit from 'p-limit';
 import { existsSync, readFileSync } from 'node:fs';
 import { Document, isMap, parseDocument } from 'yaml';
@@ -6,23 +7,22 @@ import { loadConfig } from '../inventory/config.js';
 import { writeFileSafely } from '../localWrite.js';
 import { hostPlan } from '../plan.js';
 import { discoverHost, type Discovery } from '../push/discover.js';
-import { describeError } from '../push/failure.js';
+import { describeError, type HostError } from '../push/failure.js';
 import { connect } from '../push/hostAccess.js';
 import { connectName } from '../push/hostFile.js';
 import type { RemoteHost } from '../remote/connection.js';
 import { plural, table } from '../report.js';
 import { loadInputs, type Io } from './common.js';
-import { checkRemoteArgs, withSsh, type RemoteArgs } from './push.js';
+import type { ArgsOf } from '../options.js';
+import { withSsh } from './push.js';
 
-export interface DiscoverArgs extends RemoteArgs {
-  write?: boolean;
-}
+export type DiscoverArgs = ArgsOf<'discover'>;
 
 interface DiscoverResult extends Discovery {
   host: string;
   address: string;
   seconds: number;
-  error?: { step: string; message: string; stderr?: string; hint?: string };
+  error?: HostError;
 }
 
 /**
@@ -62,8 +62,7 @@ function writeConfig(path: string, results: DiscoverResult[]): number {
 export async function discoverCommand(args: DiscoverArgs, io: Io): Promise<number> {
   // --write creates the config file when it does not exist yet.
   const { plan, hosts } = loadInputs(args, { configMayBeMissing: args.write });
-  checkRemoteArgs(args); // before pLimit sees --parallel
-  const limit = pLimit(Math.max(1, args.parallel));
+  const limit = pLimit(args.parallel);
   const results: DiscoverResult[] = await withSsh(args, io, (opts) => Promise.all(
     hosts.map((ph) =>
       limit(async () => {

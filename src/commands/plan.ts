@@ -1,19 +1,16 @@
+/** `routegen plan`: the routes every host needs, as a table, JSON or a picture. */
 import { hostPlan } from '../plan.js';
 import { plural, visibleWidth } from '../report.js';
 import type { HostPlan } from '../types.js';
 import { planPicture, PICTURE_FORMATS, type PictureFormat } from '../picture.js';
-import { loadInputs, type CommonArgs, type Io } from './common.js';
-
-/** What `plan --format` offers: the table, JSON (as --json), or a picture. */
-export const PLAN_FORMATS = ['table', 'json', ...PICTURE_FORMATS] as const;
+import type { ArgsOf } from '../options.js';
+import { loadInputs, type Io } from './common.js';
 
 /** `routegen plan` options. */
-export interface PlanArgs extends CommonArgs {
-  format?: (typeof PLAN_FORMATS)[number];
-}
+export type PlanArgs = ArgsOf<'plan'>;
 
 /** The JSON shape of one host in `plan --json` (stable; documented in the README). */
-export function hostJson(h: HostPlan) {
+function hostJson(h: HostPlan) {
   return {
     name: h.name,
     ip: h.ip,

@@ -1,49 +1,23 @@
+/** `routegen push` and `routegen diff`, and what the remote commands share: the SSH settings, Ctrl-C, the per-host report. */
 import { escapeControl, UserError } from '../errors.js';
 import { onInterrupt, releaseInterrupts } from '../interrupt.js';
 import { RemoteError } from '../remote/errors.js';
 import { Reach } from '../remote/reach.js';
 import { Progress } from '../progress.js';
+import { hostErrorDetails } from './hostErrorLines.js';
 import { runHosts } from '../push/run.js';
 import type { HostResult, Outcome } from '../push/pushHost.js';
 import { plural, table, type Colors } from '../report.js';
-import { loadInputs, type CommonArgs, type Io } from './common.js';
+import { OPTIONS, type ArgsOf } from '../options.js';
+import { loadInputs, type Io } from './common.js';
 
-export interface RemoteArgs extends CommonArgs {
-  parallel: number;
-  'accept-new'?: boolean;
-  'ssh-config'?: string;
-  jump?: string;
-  'connect-timeout': number;
-  'command-timeout': number;
-}
+/** The options every remote command takes (discover's: the others add to them). */
+export type RemoteArgs = ArgsOf<'discover'>;
 
-export interface PushArgs extends RemoteArgs {
-  'dry-run'?: boolean;
-  'confirm-timeout': number;
-  'verify-timeout': number;
-}
+/** push's options; diff takes the same but for --dry-run and the commit's timeouts. */
+export type PushArgs = ArgsOf<'diff'> & Partial<ArgsOf<'push'>>;
 
 const BAD: Outcome[] = ['failed', 'rolled back'];
-
-/** The longest wait any seconds option may ask for: a day (the host script's arithmetic and
- * Node's timers stay far from their limits). */
-const MAX_SECONDS = 86_400;
-
-/**
- * Refuses --parallel and every seconds option that is not a whole number in range, before
- * anything connects: `--confirm-timeout` reaches the host script's shell arithmetic, which
- * knows integers only.
- */
-export function checkRemoteArgs(args: Partial<PushArgs>): void {
-  const p = args.parallel;
-  if (p !== undefined && (!Number.isInteger(p) || p < 1)) throw new UserError(`--parallel must be a whole number of at least 1; got ${p}`, { kind: 'usage' });
-  for (const k of ['connect-timeout', 'command-timeout', 'confirm-timeout', 'verify-timeout'] as const) {
-    const v = args[k];
-    if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > MAX_SECONDS)) {
-      throw new UserError(`--${k} must be a whole number of seconds from 1 to ${MAX_SECONDS}; got ${v}`, { kind: 'usage', hint: `for example --${k} ${Math.min(MAX_SECONDS, Math.max(1, Math.ceil(Number.isFinite(v) ? v : 1)))}` });
-    }
-  }
-}
 
 /**
  * Runs `fn` with the SSH settings every remote command takes from its flags, then ends the
@@ -51,7 +25,6 @@ export function checkRemoteArgs(args: Partial<PushArgs>): void {
  * not honour.
  */
 export async function withSsh<T>(args: RemoteArgs, io: Io, fn: (opts: { ssh: Reach; commandTimeoutS: number }) => Promise<T>): Promise<T> {
-  checkRemoteArgs(args);
   if (args.jump !== undefined) {
     try {
       Reach.checkJump(args.jump);
@@ -125,13 +98,12 @@ export function failureReport(c: Colors, results: HostResult[]): string[] {
     const head = r.error ? `${c.bold(r.host)} (${r.address}) ${r.outcome} at ${r.error.step}: ${escapeControl(r.error.message)}` : `${c.bold(r.host)} was repaired: the kernel lacked routes its file has`;
     out.push(head);
     for (const p of r.problems ?? []) out.push(`  route: ${escapeControl(p)}`);
-    if (r.error?.stderr) for (const l of r.error.stderr.split('\n').slice(-8)) out.push(`  ${c.dim('host said:')} ${escapeControl(l)}`);
-    if (r.error?.hint) out.push(`  ${c.cyan('try:')} ${escapeControl(r.error.hint)}`);
+    if (r.error) out.push(...hostErrorDetails(c, r.error, 8));
   }
   return out;
 }
 
-export function summaryLine(results: HostResult[], seconds: number): string {
+function summaryLine(results: HostResult[], seconds: number): string {
   const counts = new Map<Outcome, number>();
   for (const r of results) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1);
   const parts = [...counts].map(([o, n]) => `${n} ${o}`);
@@ -148,7 +120,6 @@ function count(v: number | undefined): string {
  */
 export async function pushCommand(args: PushArgs, io: Io, mode: 'push' | 'diff' = 'push'): Promise<number> {
   const { plan, hosts } = loadInputs(args);
-  checkRemoteArgs(args);
   const dry = mode === 'diff' || Boolean(args['dry-run']);
   const progress = new Progress(hosts.length, args.json || args.quiet ? 'off' : io.isTTY ? 'live' : 'lines', io.ce);
   const stopped = stopOnInterrupt(io, progress);
@@ -160,8 +131,8 @@ export async function pushCommand(args: PushArgs, io: Io, mode: 'push' | 'diff' 
       dryRun: mode === 'push' && args['dry-run'],
       diffOnly: mode === 'diff',
       ...ssh,
-      confirmTimeoutS: args['confirm-timeout'] ?? 60,
-      verifyTimeoutS: args['verify-timeout'] ?? 15,
+      confirmTimeoutS: args['confirm-timeout'] ?? OPTIONS['confirm-timeout'].default,
+      verifyTimeoutS: args['verify-timeout'] ?? OPTIONS['verify-timeout'].default,
       inventoryName: plan.inventory.name,
       cluster: plan.inventory.machines.flatMap((m) => m.podSubnets),
       onStart: (h) => progress.start(h),

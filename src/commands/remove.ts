@@ -1,3 +1,4 @@
+/** `routegen remove`: takes routegen off the hosts with push's safety, and reports per host. */
 import { releaseInterrupts } from '../interrupt.js';
 import { Progress } from '../progress.js';
 import { removeHost, type RemoveResult } from '../push/removeHost.js';
@@ -5,7 +6,8 @@ import { runHosts } from '../push/run.js';
 import { STATE_DIR } from '../push/protocol.js';
 import { plural, table, type Colors } from '../report.js';
 import { loadInputs, type Io } from './common.js';
-import { checkRemoteArgs, failureReport, stopOnInterrupt, withSsh, type PushArgs } from './push.js';
+import type { ArgsOf } from '../options.js';
+import { failureReport, stopOnInterrupt, withSsh } from './push.js';
 
 type Verdict = 'removed' | 'would remove' | 'nothing to remove' | 'failed' | 'rolled back';
 
@@ -25,9 +27,8 @@ function paint(c: Colors, v: Verdict): string {
  * its routes in the kernel, its state and helper script off every selected host, with push's
  * commit-confirmed safety; `--dry-run` prints what would go and changes nothing.
  */
-export async function removeCommand(args: PushArgs, io: Io): Promise<number> {
+export async function removeCommand(args: ArgsOf<'remove'>, io: Io): Promise<number> {
   const { plan, hosts } = loadInputs(args);
-  checkRemoteArgs(args);
   const dry = Boolean(args['dry-run']);
   const { c } = io;
   const progress = new Progress(hosts.length, args.json || args.quiet ? 'off' : io.isTTY ? 'live' : 'lines', io.ce);
@@ -42,8 +43,8 @@ export async function removeCommand(args: PushArgs, io: Io): Promise<number> {
         parallel: args.parallel,
         dryRun: dry,
         ...ssh,
-        confirmTimeoutS: args['confirm-timeout'] ?? 60,
-        verifyTimeoutS: args['verify-timeout'] ?? 15,
+        confirmTimeoutS: args['confirm-timeout'],
+        verifyTimeoutS: args['verify-timeout'],
         inventoryName: plan.inventory.name,
         cluster: plan.inventory.machines.flatMap((m) => m.podSubnets),
         onStart: (h) => progress.start(h),

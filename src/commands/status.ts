@@ -1,17 +1,17 @@
+/** `routegen status` and `routegen rollback`: per host, read-only drift and putting back the file kept before the last push. */
 import pLimit from 'p-limit';
 import { escapeControl } from '../errors.js';
 import { parseKubectlNodes } from '../inventory/kubectl.js';
 import type { SubnetSource } from '../podPath.js';
 import { hostPlan } from '../plan.js';
+import { hostErrorDetails } from './hostErrorLines.js';
 import { rollbackHost, statusHost, type RollbackResult, type StatusResult } from '../push/status.js';
 import { plural, table } from '../report.js';
 import { loadInputs, readInput, type Io } from './common.js';
-import { checkRemoteArgs, withSsh, type RemoteArgs } from './push.js';
+import { OPTIONS, type ArgsOf } from '../options.js';
+import { withSsh } from './push.js';
 
-export interface StatusArgs extends RemoteArgs {
-  /** `kubectl get nodes -o json` output: compare the Node objects' podCIDRs too. */
-  cluster?: string;
-}
+export type StatusArgs = ArgsOf<'status'>;
 
 /** What each Node object of `kubectl get nodes -o json` says of its pod subnets, by hostname. */
 function clusterSubnets(file: string): Map<string, SubnetSource> {
@@ -24,12 +24,11 @@ function clusterSubnets(file: string): Map<string, SubnetSource> {
 export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
   const { plan, hosts } = loadInputs(args);
   const cluster = plan.inventory.machines.flatMap((m) => m.podSubnets);
-  checkRemoteArgs(args); // before pLimit sees --parallel
-  const limit = pLimit(Math.max(1, args.parallel));
+  const limit = pLimit(args.parallel);
   const subnets = args.cluster === undefined ? undefined : clusterSubnets(args.cluster);
   const t0 = Date.now();
   const results: StatusResult[] = await withSsh(args, io, (ssh) => {
-    const opts = { ...ssh, verifyTimeoutS: 15, inventoryName: plan.inventory.name, clusterSubnets: subnets };
+    const opts = { ...ssh, verifyTimeoutS: OPTIONS['verify-timeout'].default, inventoryName: plan.inventory.name, clusterSubnets: subnets };
     return Promise.all(hosts.map((h) => limit(() => statusHost(hostPlan(plan, h), cluster, opts))));
   });
   const bad = results.filter((r) => !r.ok);
@@ -57,9 +56,7 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
   for (const r of bad) {
     if (r.error) {
       // Text from the host is shown escaped, never raw.
-      lines.push(`${c.bold(r.host)} (${r.address}): ${r.error.step} failed: ${escapeControl(r.error.message)}`);
-      if (r.error.stderr) for (const l of r.error.stderr.split('\n')) lines.push(`  ${c.dim('host said:')} ${escapeControl(l)}`);
-      if (r.error.hint) lines.push(`  ${c.cyan('try:')} ${escapeControl(r.error.hint)}`);
+      lines.push(`${c.bold(r.host)} (${r.address}): ${r.error.step} failed: ${escapeControl(r.error.message)}`, ...hostErrorDetails(c, r.error));
       continue;
     }
     for (const d of r.drift) lines.push(`${c.bold(r.host)}: ${escapeControl(d)}`);
@@ -78,12 +75,11 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
 }
 
 /** `routegen rollback`: put back the file kept before the last push, and apply it. */
-export async function rollbackCommand(args: RemoteArgs, io: Io): Promise<number> {
+export async function rollbackCommand(args: ArgsOf<'rollback'>, io: Io): Promise<number> {
   const { plan, hosts } = loadInputs(args);
-  checkRemoteArgs(args); // before pLimit sees --parallel
-  const limit = pLimit(Math.max(1, args.parallel));
+  const limit = pLimit(args.parallel);
   const results: RollbackResult[] = await withSsh(args, io, (ssh) => {
-    const opts = { ...ssh, verifyTimeoutS: 15, inventoryName: plan.inventory.name };
+    const opts = { ...ssh, verifyTimeoutS: OPTIONS['verify-timeout'].default, inventoryName: plan.inventory.name };
     return Promise.all(hosts.map((h) => limit(() => rollbackHost(hostPlan(plan, h), opts))));
   });
   const bad = results.filter((r) => !r.ok);
@@ -96,8 +92,7 @@ export async function rollbackCommand(args: RemoteArgs, io: Io): Promise<number>
     if (r.ok) io.out(`${c.green('✓')} ${r.host}: ${escapeControl(r.message)}`);
     else {
       io.out(`${c.red('✗')} ${r.host}: ${escapeControl(r.error?.message ?? 'failed')}`);
-      if (r.error?.stderr) for (const l of r.error.stderr.split('\n')) io.out(`  ${c.dim('host said:')} ${escapeControl(l)}`);
-      if (r.error?.hint) io.out(`  ${c.cyan('try:')} ${escapeControl(r.error.hint)}`);
+      for (const l of r.error ? hostErrorDetails(c, r.error) : []) io.out(l);
     }
   }
   io.out(`\n${plural(results.length, 'host')}: ${results.length - bad.length} rolled back, ${bad.length} failed.`);

@@ -5,7 +5,7 @@
  * routegen cannot disagree about a key or a value.
  */
 import { OVERRIDE_KEY } from '../specialRanges.js';
-import { NETPLAN_SECTIONS, STACK_NAMES, type ConnectVia } from '../types.js';
+import { NETPLAN_SECTIONS, ROUTE_METRIC_MAX, STACK_NAMES, type ConnectVia } from '../types.js';
 import type { HostOverrides } from './config.js';
 
 /** Linux interface names: at most 15 bytes, no slash or whitespace; stricter here on purpose,
@@ -103,7 +103,7 @@ export const HOST_SETTINGS: readonly Setting<HostField>[] = [
     field: 'metric',
     name: 'metric',
     description: "The routes' metric. Default: none (the stack's own).",
-    rule: { kind: 'integer', min: 0, max: 4294967295 },
+    rule: { kind: 'integer', min: 0, max: ROUTE_METRIC_MAX },
   },
 ];
 

@@ -1,7 +1,7 @@
 /**
  * One Node object of `kubectl get nodes -o json` read into the facts of a Machine:
  *   - hostname = metadata.name, or its first label when the name is a dotted FQDN; checked with
- *     machines.txt's HOSTNAME_RE (every label of a dotted name too);
+ *     names.ts's HOSTNAME_RE (every label of a dotted name too);
  *   - fqdn = a dotted node name itself; else the first Hostname address, else the first
  *     InternalDNS address, that is a dotted DNS name; else the node name;
  *   - addresses = the first InternalIP of each family, in the order given (the first is the
@@ -11,11 +11,11 @@
  * The node is a value from JSON.parse; problems and spans name the JSON path of the value they
  * are about, and kubectl.ts turns paths into positions only when they are shown.
  */
-import { isIpProblem, parseHostAddress, parseNetwork } from '../ip.js';
+import { addPodSubnet, isIpProblem, parseHostAddress, parseNetwork } from '../ip.js';
 import type { IpValue, Span } from '../types.js';
-import { describeChar, short } from './describe.js';
+import { short } from './describe.js';
 import type { JsonPath } from './jsonPositions.js';
-import { FQDN_LABEL_RE, HOSTNAME_RE } from './machines.js';
+import { checkNodeName, isDnsName } from './names.js';
 
 /** What a problem underlines: the value, its property name, or the value's first character. */
 export type Mark = 'value' | 'key' | 'start';
@@ -71,27 +71,6 @@ export const found =
   (at) =>
     `${before}; found ${describe(v, typeof v === 'number' ? at.source(path) : '')}`;
 
-/** Why a node name is not usable, in the terms of machines.txt's hostname check. */
-function checkNodeName(name: string): { message: string; hint?: string } | null {
-  const shown = short(name);
-  if (name === '') return { message: 'node name is empty' };
-  if (name.length > 253) return { message: `node name "${shown}" is longer than 253 characters` };
-  const bad = [...name].find((c) => !/[A-Za-z0-9.-]/.test(c));
-  if (bad !== undefined) return { message: `node name "${shown}" contains ${describeChar(bad)}`, hint: 'a node name is lower-case letters, digits, "-" and "."' };
-  const labels = name.split('.');
-  if (/[A-Z]/.test(name) && labels.every((l) => HOSTNAME_RE.test(l.toLowerCase()))) {
-    return { message: `node name "${shown}" has upper-case letters`, hint: `Kubernetes node names are lower case: write ${name.toLowerCase()}` };
-  }
-  if (labels.length === 1 && !HOSTNAME_RE.test(name)) {
-    return { message: `node name "${shown}" is not a valid RFC 1123 label`, hint: '1 to 63 lower-case letters, digits and hyphens, not starting or ending with a hyphen' };
-  }
-  if (!labels.every((l) => HOSTNAME_RE.test(l))) {
-    return { message: `node name "${shown}" is not a valid DNS name`, hint: 'labels of 1 to 63 lower-case letters, digits and inner hyphens, separated by dots' };
-  }
-  return null;
-}
-
-const isDottedDnsName = (s: string) => s.length <= 253 && s.includes('.') && s.split('.').every((l) => FQDN_LABEL_RE.test(l));
 const isNull = (v: unknown) => v === null || v === undefined;
 
 /** The node's name: its value and path, and whether it is usable; null when it has none. */
@@ -203,7 +182,7 @@ export function readNodeFacts(node: Obj, path: JsonPath, name: string, namePath:
 
   // FQDN: a dotted node name is one; else the node's first Hostname address, else its first
   // InternalDNS address, that is a dotted DNS name; else the node name.
-  const dotted = (t: string) => dnsNames.find((d) => d.type === t && isDottedDnsName(d.text));
+  const dotted = (t: string) => dnsNames.find((d) => d.type === t && d.text.includes('.') && isDnsName(d.text));
   const dns = name.includes('.') ? undefined : (dotted('Hostname') ?? dotted('InternalDNS'));
   const fqdn = dns ? { text: dns.text, path: at('status', 'addresses', dns.index, 'address') } : { text: name, path: namePath };
 
@@ -249,14 +228,11 @@ export function readNodeFacts(node: Obj, path: JsonPath, name: string, namePath:
       entries.push({ text: one, path: subnetPath });
     }
     for (const item of entries) {
-      const n = parseNetwork(item.text, spanOf(item.path));
-      if (isIpProblem(n)) {
-        report(item.path, n.message, n.hint);
+      const problem = addPodSubnet(podSubnets, item.text, spanOf(item.path), who);
+      if (problem) {
+        report(item.path, problem.message, problem.hint);
         ok = false;
-      } else if (podSubnets.some((x) => x.family === n.family)) {
-        report(item.path, `more than one IPv${n.family} pod subnet for ${who}`, 'give at most one pod subnet per address family');
-        ok = false;
-      } else podSubnets.push(n);
+      }
     }
     // The API server keeps podCIDR equal to podCIDRs[0]; a difference means a hand edit.
     if (typeof one === 'string' && one !== '' && entries[0] && !isNull(cidrs) && podSubnets[0]) {

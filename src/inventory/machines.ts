@@ -1,13 +1,9 @@
+/** Reads machines.txt (IP FQDN HOSTNAME [POD_SUBNET] per line) into an Inventory, every problem with its line and column. */
 import { ProblemList } from '../errors.js';
-import { describeChar } from './describe.js';
-import { isIpProblem, parseHostAddress, parseNetwork } from '../ip.js';
+import { checkFqdn, checkHostname } from './names.js';
+import { addPodSubnet, isIpProblem, parseHostAddress } from '../ip.js';
 import type { Inventory, IpValue, Machine, Span } from '../types.js';
 import { basename } from 'node:path';
-
-/** A single RFC 1123 label in lower case: what Kubernetes accepts as a node name part. */
-export const HOSTNAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-/** One label of a DNS name (any case). */
-export const FQDN_LABEL_RE = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 const FORMAT = 'IP FQDN HOSTNAME [POD_SUBNET]';
 
@@ -21,33 +17,6 @@ function tokenize(line: string): Token[] {
   const re = /[^ \t]+/g;
   for (let m = re.exec(line); m; m = re.exec(line)) out.push({ text: m[0], column: m.index + 1 });
   return out;
-}
-
-function checkFqdn(text: string): string | null {
-  if (text.length > 253) return `FQDN "${text.slice(0, 40)}..." is longer than 253 characters`;
-  const bad = [...text].find((c) => !/[A-Za-z0-9.-]/.test(c));
-  if (bad !== undefined) return `FQDN "${text}" contains ${describeChar(bad)}`;
-  if (!text.split('.').every((l) => FQDN_LABEL_RE.test(l))) {
-    return `FQDN "${text}" is not a valid DNS name (labels of 1 to 63 letters, digits and inner hyphens, separated by dots)`;
-  }
-  return null;
-}
-
-function checkHostname(text: string): { message: string; hint?: string } | null {
-  const bad = [...text].find((c) => !/[A-Za-z0-9-]/.test(c));
-  if (bad !== undefined) {
-    return {
-      message: `hostname "${text}" contains ${describeChar(bad)}`,
-      hint: bad === '.' ? 'the third column is the short host name (e.g. node-0); the FQDN goes in the second' : 'a hostname is letters, digits and hyphens',
-    };
-  }
-  if (/[A-Z]/.test(text) && HOSTNAME_RE.test(text.toLowerCase())) {
-    return { message: `hostname "${text}" has upper-case letters`, hint: `Kubernetes node names are lower case: write ${text.toLowerCase()}` };
-  }
-  if (!HOSTNAME_RE.test(text)) {
-    return { message: `hostname "${text}" is not a valid RFC 1123 label`, hint: '1 to 63 lower-case letters, digits and hyphens, not starting or ending with a hyphen' };
-  }
-  return null;
 }
 
 /** Splits a comma list, keeping each item's span. Empty items are reported. */
@@ -127,7 +96,7 @@ export function parseInventory(text: string, file: string): Inventory {
 
     const fqdnProblem = checkFqdn(fqdnTok.text);
     if (fqdnProblem) {
-      report(spanOf(fqdnTok), fqdnProblem);
+      report(spanOf(fqdnTok), fqdnProblem.message, fqdnProblem.hint);
       ok = false;
     }
     const hostProblem = checkHostname(hostTok.text);
@@ -144,14 +113,11 @@ export function parseInventory(text: string, file: string): Inventory {
           ok = false;
           continue;
         }
-        const n = parseNetwork(item.text, item.span);
-        if (isIpProblem(n)) {
-          report(item.span, n.message, n.hint);
+        const problem = addPodSubnet(podSubnets, item.text, item.span, 'this machine');
+        if (problem) {
+          report(item.span, problem.message, problem.hint);
           ok = false;
-        } else if (podSubnets.some((x) => x.family === n.family)) {
-          report(item.span, `more than one IPv${n.family} pod subnet for this machine`, 'give at most one pod subnet per address family');
-          ok = false;
-        } else podSubnets.push(n);
+        }
       }
     }
 

@@ -144,7 +144,7 @@ export function cutOffMessage(host: string, r: Reconnect, rollbackDueAt: number)
  * byte, or no file), and are the previous routes in the kernel and the new ones gone? Returns the
  * problems; empty when all is back.
  */
-export async function checkRolledBack(conn: RemoteHost, h: HostPlan, stack: StackModule, path: string, previous: string | null, routesScript: string): Promise<string[]> {
+async function checkRolledBack(conn: RemoteHost, h: HostPlan, stack: StackModule, path: string, previous: string | null, routesScript: string): Promise<string[]> {
   const problems: string[] = [];
   const now = (await conn.readFile(path))?.toString('utf8') ?? null;
   if (now !== previous) problems.push(previous === null ? `${path} is still there (there was none before the push)` : `${path} is not the file it was before the push`);
@@ -163,7 +163,7 @@ export async function checkRolledBack(conn: RemoteHost, h: HostPlan, stack: Stac
  * What to look at on a host the change cut off: which file defines the interface, as the host
  * itself says now that the previous configuration is back, against where routegen wrote.
  */
-export async function whatToLookAt(conn: RemoteHost, h: HostPlan, path: string, failedCopy: string): Promise<string> {
+async function whatToLookAt(conn: RemoteHost, h: HostPlan, path: string, failedCopy: string): Promise<string> {
   const iface = h.settings.interface!;
   const kept = `the file that cut it off is kept on the host as ${failedCopy}`;
   const d = await discoverHost(conn, h).catch(() => undefined);

@@ -1,3 +1,4 @@
+/** Discovery on a host: which stack, which interface holds its address, which files configure it; and filling in what routegen.yaml left out. */
 import { INTERFACE_RE, NETPLAN_ID_RE, NETWORKD_FILE_RE, UUID_RE } from '../inventory/config.js';
 import type { RemoteHost } from '../remote/connection.js';
 import { nmKeyfileOf, parseNmProfiles, type NmProfile } from './nmConnection.js';
@@ -63,7 +64,7 @@ const DISCOVER_SCRIPT = [
  * files as printed after `@@netplan-file PATH` markers; undefined when none does (a file that is
  * not YAML is skipped). The first file that defines it is where the user would look.
  */
-export function netplanDefinition(files: Array<{ path: string; text: string }>, id: string): { section: NetplanSection; file: string } | undefined {
+function netplanDefinition(files: Array<{ path: string; text: string }>, id: string): { section: NetplanSection; file: string } | undefined {
   for (const { path, text } of files) {
     let doc: unknown;
     try {
@@ -171,7 +172,7 @@ export async function discoverHost(conn: RemoteHost, h: HostPlan): Promise<Disco
  * on the host. networkd calls that file private: anything unexpected gives undefined, and the
  * caller runs the full discovery script instead.
  */
-export async function networkdFileOf(conn: RemoteHost, iface: string): Promise<string | undefined> {
+async function networkdFileOf(conn: RemoteHost, iface: string): Promise<string | undefined> {
   if (!INTERFACE_RE.test(iface)) return undefined;
   const idx = (await conn.readFile(`/sys/class/net/${iface}/ifindex`))?.toString('utf8').trim();
   if (!idx || !/^[0-9]+$/.test(idx)) return undefined;

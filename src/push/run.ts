@@ -1,3 +1,4 @@
+/** Runs one host function (push, remove) over the selected hosts, --parallel at a time. */
 import pLimit from 'p-limit';
 import { hostPlan, type PlannedHost, type RoutePlan } from '../plan.js';
 import { describeError } from './failure.js';

@@ -1,3 +1,4 @@
+/** Read-only status of one host (file, kernel routes, pod subnets against the plan) and rolling one host back to the file kept before the last push. */
 import { cidrRange } from '../ip.js';
 import type { RemoteHost } from '../remote/connection.js';
 import { podPathDisagreements, type SubnetSource } from '../podPath.js';
@@ -5,7 +6,7 @@ import { plural } from '../report.js';
 import type { HostPlan, IpValue, Route } from '../types.js';
 import { readPodPathSources } from './podPathHost.js';
 import { checkRoutes, describeRouteCheck, extraRoutes, routeCheckOk } from './kernel.js';
-import { describeError } from './failure.js';
+import { describeError, type HostError } from './failure.js';
 import { connect, HostHelper, kernelRoutes, requirePrivilege, resolveHost } from './hostAccess.js';
 import { connectName, ownedRoutes, plannedFile, stateKey, unifiedDiff } from './hostFile.js';
 import { EXIT, stateFile } from './protocol.js';
@@ -25,7 +26,7 @@ export interface StatusResult {
   /** Every place that names this host's pod subnet: its CNI and kubelet configs, the cluster. */
   podSubnetSources?: SubnetSource[];
   seconds: number;
-  error?: { step: string; message: string; stderr?: string; hint?: string };
+  error?: HostError;
 }
 
 type Opts = Pick<PushOptions, 'ssh' | 'commandTimeoutS' | 'inventoryName'> & { verifyTimeoutS: number };
@@ -93,7 +94,7 @@ export interface RollbackResult {
   path: string;
   message: string;
   seconds: number;
-  error?: { step: string; message: string; stderr?: string; hint?: string };
+  error?: HostError;
 }
 
 /** Puts back the file routegen kept before its last push to the host, and applies it. */
@@ -106,26 +107,24 @@ export async function rollbackHost(h0: HostPlan, opts: Opts): Promise<RollbackRe
     const { h, stack, path, target } = await resolveHost(conn, h0);
     res.path = path;
     requirePrivilege(conn);
-    {
-      const r = await HostHelper.once(conn, 'rollback', { key: stateKey(path), target, stack: h.settings.stack!, iface: h.settings.interface! });
-      if (r.code === 127 || /can't open|No such file/.test(r.stderr)) {
-        res.error = { step: 'rollback', message: `routegen has not pushed to ${h.name}: there is nothing to roll back` };
-      } else if (r.code === EXIT.ok) {
-        // The kernel must now hold what the restored file asks for.
-        const restored = (await conn.readFile(path))?.toString('utf8') ?? null;
-        const want: Route[] = restored === null ? [] : stack.routes(restored).map((x) => ({ family: x.to.includes(':') ? 6 : 4, to: x.to, via: x.via, owner: '' }));
-        const deadline = Date.now() + opts.verifyTimeoutS * 1000;
-        let check = checkRoutes(await kernelRoutes(conn), want, h.settings.interface!, undefined);
-        while (!routeCheckOk(check) && Date.now() < deadline) {
-          await new Promise((t) => setTimeout(t, 200));
-          check = checkRoutes(await kernelRoutes(conn), want, h.settings.interface!, undefined);
-        }
-        res.ok = routeCheckOk(check);
-        res.message = restored === null ? `removed ${path} (there was none before the last push), and applied that` : `restored the ${path} kept before the last push (${plural(want.length, 'route')}), and applied it`;
-        if (!res.ok) res.error = { step: 'verify', message: `${res.message}, but the kernel does not match it: ${describeRouteCheck(check).join('; ')}` };
-      } else {
-        res.error = { step: 'rollback', message: r.code === EXIT.awaitingConfirm ? 'a push is waiting for its confirmation; it rolls back by itself' : `rollback failed (exit ${r.code})`, stderr: r.stderr.trim() || undefined };
+    const r = await HostHelper.once(conn, 'rollback', { key: stateKey(path), target, stack: h.settings.stack!, iface: h.settings.interface! });
+    if (r.code === 127 || /can't open|No such file/.test(r.stderr)) {
+      res.error = { step: 'rollback', message: `routegen has not pushed to ${h.name}: there is nothing to roll back` };
+    } else if (r.code === EXIT.ok) {
+      // The kernel must now hold what the restored file asks for.
+      const restored = (await conn.readFile(path))?.toString('utf8') ?? null;
+      const want: Route[] = restored === null ? [] : stack.routes(restored).map((x) => ({ family: x.to.includes(':') ? 6 : 4, to: x.to, via: x.via, owner: '' }));
+      const deadline = Date.now() + opts.verifyTimeoutS * 1000;
+      let check = checkRoutes(await kernelRoutes(conn), want, h.settings.interface!, undefined);
+      while (!routeCheckOk(check) && Date.now() < deadline) {
+        await new Promise((t) => setTimeout(t, 200));
+        check = checkRoutes(await kernelRoutes(conn), want, h.settings.interface!, undefined);
       }
+      res.ok = routeCheckOk(check);
+      res.message = restored === null ? `removed ${path} (there was none before the last push), and applied that` : `restored the ${path} kept before the last push (${plural(want.length, 'route')}), and applied it`;
+      if (!res.ok) res.error = { step: 'verify', message: `${res.message}, but the kernel does not match it: ${describeRouteCheck(check).join('; ')}` };
+    } else {
+      res.error = { step: 'rollback', message: r.code === EXIT.awaitingConfirm ? 'a push is waiting for its confirmation; it rolls back by itself' : `rollback failed (exit ${r.code})`, stderr: r.stderr.trim() || undefined };
     }
   } catch (e) {
     res.error = describeError(e, 'connect');

@@ -11,7 +11,7 @@ import { transportFor } from './transports/index.js';
 import { hopName } from './transports/jump.js';
 
 /** A target's identity as a hop: who logs in where, and through what. */
-export function hopKey(t: SshTarget): string {
+function hopKey(t: SshTarget): string {
   const via = t.jump ? ` via ${hopKey(t.jump)}` : t.proxyCommand !== undefined ? ` via [${t.proxyCommand}]` : '';
   return `${t.user}@${t.hostname}:${t.port}${via}`;
 }

@@ -7,6 +7,7 @@ import type { Client, ClientChannel } from 'ssh2';
 import { RemoteError, sudoHint } from './errors.js';
 import { MAX_COMMAND_OUTPUT_BYTES, mib } from './limits.js';
 import { RequestChannel } from './requests.js';
+import { SAFE_ARG } from './safeArg.js';
 import type { SshTarget } from './sshConfig.js';
 
 export interface ExecResult {
@@ -31,8 +32,6 @@ export interface RawResult extends ExecResult {
 /** root; a user with passwordless sudo; or why the user cannot be root. */
 export type SudoState = 'root' | 'ok' | 'password' | 'missing' | 'failed';
 
-/** Arguments that mean the same to every POSIX shell without quoting. */
-const SAFE_ARG = /^[A-Za-z0-9_@%+=:,./-]+$/;
 /** `timeout -k`: seconds between TERM and KILL for a command over its time. */
 const TIMEOUT_KILL_AFTER_S = 5;
 const SUDO_PASSWORD = /a password is required|a terminal is required|no tty present/i;

@@ -123,7 +123,7 @@ function hostMatches(host: string, field: string): boolean {
 }
 
 /** Every usable line of one known_hosts file; malformed lines are skipped as ssh skips them. */
-export function parseKnownHosts(file: KnownHostsFile): Entry[] {
+function parseKnownHosts(file: KnownHostsFile): Entry[] {
   const entries: Entry[] = [];
   const lines = file.text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -205,7 +205,7 @@ export function hostKeyAlgorithmsFor(keyTypes: string[]): string[] {
 }
 
 /** A known_hosts line for `name`, hashed as `HashKnownHosts yes` writes it when `hash`. */
-export function knownHostsLine(
+function knownHostsLine(
   name: string,
   keyType: string,
   keyBase64: string,

@@ -1,3 +1,4 @@
+/** The ifupdown stack module. */
 import { BIN_DIRS, type StackModule } from './stack.js';
 
 /** ifupdown: an `inet manual` stanza in interfaces.d whose `up` lines add the routes at every

@@ -1,3 +1,4 @@
+/** Every stack module by name, and the file names routegen may own. */
 import type { StackName } from '../types.js';
 import { ifupdown } from './ifupdown.js';
 import { netplan } from './netplan.js';

@@ -1,3 +1,4 @@
+/** The netplan stack module. */
 import { BIN_DIRS, type StackModule } from './stack.js';
 
 /** netplan: a late-sorting routes-only YAML; netplan concatenates `routes:` across files. */

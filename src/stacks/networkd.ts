@@ -1,3 +1,4 @@
+/** The systemd-networkd stack module. */
 import { BIN_DIRS, type StackModule } from './stack.js';
 
 /** systemd-networkd: a drop-in beside the `.network` file that already manages the link.

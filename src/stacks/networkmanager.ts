@@ -1,3 +1,4 @@
+/** The NetworkManager stack module (routes merged into the connection's keyfile, see nmKeyfile.ts). */
 import { keyfileRoutes, KEYFILE_MODE } from './nmKeyfile.js';
 import { BIN_DIRS, plainName, type StackModule } from './stack.js';
 

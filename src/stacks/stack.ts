@@ -1,3 +1,5 @@
+/** What a stack module is (StackModule) and what the modules share. */
+import { SAFE_ARG } from '../remote/safeArg.js';
 import type { HostSettings, StackName } from '../types.js';
 
 /** What routegen knows about one network stack. Each stack is one module implementing this. */
@@ -48,11 +50,16 @@ export interface PreflightCheck {
 
 export const BIN_DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
+/** What plainName writes as `=XX` although the remote layer would take it: its own escape `=`,
+ * the path separator `/`, and `%`, which joins plain names into one (push/hostFile.ts). */
+const NOT_PLAIN = '=/%';
+
 /**
- * `text` with every byte outside [A-Za-z0-9_@+:,.-] written as `=XX` (its hex value): a name
- * that passes the remote layer's argument check and that no other text maps to. Plain names
- * stay as they are.
+ * `text` with every byte that is not a safe-argument character (remote/safeArg.ts), or is one of
+ * NOT_PLAIN, written as `=XX` (its hex value): a name that passes the remote layer's argument
+ * check and that no other text maps to. Plain names stay as they are.
  */
 export function plainName(text: string): string {
-  return [...Buffer.from(text, 'utf8')].map((b) => (/[A-Za-z0-9_@+:,.-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `=${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  const plain = (ch: string) => SAFE_ARG.test(ch) && !NOT_PLAIN.includes(ch);
+  return [...Buffer.from(text, 'utf8')].map((b) => (plain(String.fromCharCode(b)) ? String.fromCharCode(b) : `=${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
 }

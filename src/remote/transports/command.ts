@@ -36,7 +36,7 @@ export function expandProxyCommand(command: string, target: SshTarget): string {
 }
 
 /** The shell OpenSSH runs a ProxyCommand with. */
-export function proxyShell(): string {
+function proxyShell(): string {
   const shell = process.env.SHELL;
   return shell !== undefined && shell !== '' ? shell : '/bin/sh';
 }
