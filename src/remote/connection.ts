@@ -9,7 +9,8 @@
  * reach.ts (a run's targets and connections), commands.ts, files.ts.
  */
 import pLimit from 'p-limit';
-import type { Client, SFTPWrapper } from 'ssh2';
+import type { Client } from 'ssh2';
+import SftpClient from 'ssh2-sftp-client';
 import { Bastions } from './bastions.js';
 import { assertSafeArgs, Commands, UnsafeCommandError, type ExecOptions, type ExecResult } from './commands.js';
 import { RemoteError } from './errors.js';
@@ -43,8 +44,19 @@ export interface ConnectOptions {
   sftp?: boolean;
 }
 
-function startSftp(client: Client): Promise<SFTPWrapper> {
-  return new Promise((resolve, reject) => client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))));
+/**
+ * ssh2-sftp-client on the connection login.ts made. Its connect() is not used: it would log in
+ * again, with its own retries and its own errors. What connect() does after its login is what is
+ * done here: its `client` is the logged-in ssh2 Client, and its public getSftpChannel() opens the
+ * channel (and sets its `sftp`). Its errors read `getSftpChannel: <ssh2's>`; ssh2's is kept.
+ */
+async function startSftp(client: Client): Promise<SftpClient> {
+  const sftp = new SftpClient(); // its own unconnected ssh2 Client is dropped here
+  sftp.client = client;
+  await sftp.getSftpChannel().catch((err: Error) => {
+    throw new Error(err.message.replace(/^getSftpChannel: /, ''));
+  });
+  return sftp;
 }
 
 export class RemoteHost {
@@ -62,7 +74,7 @@ export class RemoteHost {
 
   private constructor(
     private readonly session: Session,
-    sftp: SFTPWrapper | undefined,
+    sftp: SftpClient | undefined,
     commandTimeoutMs: number,
     target: SshTarget,
     private readonly ownBastions: Bastions | undefined,

@@ -1,13 +1,20 @@
 /**
  * Files on the host over SFTP, on the same connection as the commands. A non-root user with
  * passwordless sudo writes into root-owned places through `sudo -n install`/`mv`/`rm`.
+ *
+ * ssh2-sftp-client does the reading, listing, removing, renaming and chmod. Its `.sftp` (ssh2's
+ * own SFTPWrapper) does what it has no call for without weakening a guarantee: stat (its stat
+ * reports status 4, a failure, as "no such file"), mkdir with a mode (its mkdir takes none and
+ * follows no symlinked directory), and the exclusive create of temp files (open 'wx', write,
+ * fchmod, close, each step's error its own).
  */
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { SFTPWrapper, Stats } from 'ssh2';
+import type SftpClient from 'ssh2-sftp-client';
 import { assertRemotePath, assertSafeArgs, NOPASSWD_HINT, UnsafeCommandError, type Commands } from './commands.js';
 import { RemoteError } from './errors.js';
-import { MAX_REMOTE_FILE_BYTES, mib, readCapped, TooLargeError } from './limits.js';
+import { MAX_REMOTE_FILE_BYTES, mib } from './limits.js';
 import type { SshTarget } from './sshConfig.js';
 
 export interface RemoteStat {
@@ -29,6 +36,22 @@ function sftpCode(err: unknown): unknown {
 const isMissing = (err: unknown) => sftpCode(err) === 2 || sftpCode(err) === 'ENOENT';
 const isDenied = (err: unknown) => sftpCode(err) === 3 || sftpCode(err) === 'EACCES';
 
+/**
+ * ssh2-sftp-client rewraps an SFTP error as `<method>: <server's message> <what>`, keeping the
+ * status in `code`; this is the error as ssh2 gave it, so messages read as they always have.
+ */
+async function lib<T>(method: string, what: string, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    const { message, code } = err as { message?: unknown; code?: unknown };
+    if (typeof message !== 'string') throw err;
+    let m = message.startsWith(`${method}: `) ? message.slice(method.length + 2) : message;
+    if (m.endsWith(` ${what}`)) m = m.slice(0, -what.length - 1);
+    throw Object.assign(new Error(m), { code });
+  }
+}
+
 /** Promise form of an ssh2 SFTPWrapper call. */
 function sftpCall<T>(fn: (cb: (err: Error | null | undefined, value?: T) => void) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -38,13 +61,19 @@ function sftpCall<T>(fn: (cb: (err: Error | null | undefined, value?: T) => void
 
 /** SFTP operations on one connection. Not queued: RemoteHost runs one operation at a time. */
 export class Files {
+  /** ssh2's SFTP channel under the library, for what the library has no call for. */
+  private readonly sftp: SFTPWrapper;
+
   constructor(
-    private readonly sftp: SFTPWrapper,
+    private readonly client: SftpClient,
     private readonly commands: Commands,
     private readonly target: SshTarget,
     /** Why the connection is unusable (closed or lost), once it is. */
     private readonly gone: () => string | undefined,
-  ) {}
+  ) {
+    if (!client.sftp) throw new Error('Files needs an SFTP channel (getSftpChannel)');
+    this.sftp = client.sftp;
+  }
 
   /** Non-root user with working sudo: writes into root-owned directories go through sudo. */
   private get viaSudo(): boolean {
@@ -80,10 +109,12 @@ export class Files {
     const tooLarge = () => new RemoteError(`read ${path}: the file is larger than ${mib(MAX_REMOTE_FILE_BYTES)}, which no network configuration is; routegen read no further`, {
       kind: 'sftp', step: 'read', host: this.target.alias, hint: `look at ${path} on the host: something other than a network configuration is there`,
     });
+    let data: Buffer;
     try {
-      return await readCapped(this.sftp, path, MAX_REMOTE_FILE_BYTES);
+      // At most one byte more than the limit (`end` is inclusive), to tell that it is larger.
+      const got = await lib('get', path, this.client.get(path, undefined, { readStreamOptions: { start: 0, end: MAX_REMOTE_FILE_BYTES } }));
+      data = Buffer.isBuffer(got) ? got : Buffer.alloc(0);
     } catch (err) {
-      if (err instanceof TooLargeError) throw tooLarge();
       if (isMissing(err)) return null;
       if (isDenied(err) && this.viaSudo) {
         assertRemotePath(path);
@@ -96,6 +127,8 @@ export class Files {
       }
       throw this.error('read', path, err);
     }
+    if (data.length > MAX_REMOTE_FILE_BYTES) throw tooLarge();
+    return data;
   }
 
   /** Permission bits (`mode & 0o7777`), size, and whether it is a directory; null when missing. */
@@ -120,7 +153,7 @@ export class Files {
   private async writeDirect(path: string, tmp: string, data: Buffer, mode: number): Promise<void> {
     await this.createFile(tmp, data, mode);
     try {
-      await sftpCall<void>((cb) => this.sftp.ext_openssh_rename(tmp, path, cb));
+      await lib('_posixRename', `From: ${tmp} To: ${path}`, this.client.posixRename(tmp, path));
     } catch (err) {
       await this.unlinkQuietly(tmp);
       throw this.error('write (rename)', path, err);
@@ -178,13 +211,13 @@ export class Files {
     }
   }
 
-  private unlinkQuietly(path: string): Promise<void> {
-    return sftpCall<void>((cb) => this.sftp.unlink(path, cb)).catch(() => undefined);
+  private async unlinkQuietly(path: string): Promise<void> {
+    await this.client.delete(path, true).catch(() => undefined);
   }
 
   private async writeViaSudo(path: string, tmp: string, tmpName: string, data: Buffer, mode: number): Promise<void> {
     assertSafeArgs([path, tmp]);
-    const home = await sftpCall<string>((cb) => this.sftp.realpath('.', cb)).catch(() => '');
+    const home = await this.client.realPath('.').catch(() => '');
     const staged = posix.join(home.startsWith('/') ? home : '/tmp', tmpName);
     assertSafeArgs([staged]);
     await this.createFile(staged, data, 0o600);
@@ -208,7 +241,7 @@ export class Files {
       return;
     }
     try {
-      await sftpCall<void>((cb) => this.sftp.ext_openssh_rename(from, to, cb));
+      await lib('_posixRename', `From: ${from} To: ${to}`, this.client.posixRename(from, to));
     } catch (err) {
       throw this.error('rename', `${from} -> ${to}`, err);
     }
@@ -222,9 +255,8 @@ export class Files {
       return;
     }
     try {
-      await sftpCall<void>((cb) => this.sftp.unlink(path, cb));
+      await lib('delete', path, this.client.delete(path, true)); // a missing file is no error
     } catch (err) {
-      if (isMissing(err)) return;
       throw this.error('remove', path, err);
     }
   }
@@ -248,7 +280,7 @@ export class Files {
       try {
         await sftpCall<void>((cb) => this.sftp.mkdir(cur, { mode }, cb));
         // mkdir's mode is narrowed by the server's umask; set it exactly.
-        await sftpCall<void>((cb) => this.sftp.chmod(cur, mode, cb));
+        await lib('_chmod', cur, this.client.chmod(cur, mode));
       } catch (err) {
         if (await isDir()) continue; // created meanwhile
         throw this.error('mkdir', cur, err);
@@ -259,8 +291,8 @@ export class Files {
   /** Names in a directory (no `.`/`..`), sorted. */
   async list(dir: string): Promise<string[]> {
     try {
-      const entries = await sftpCall<Array<{ filename: string }>>((cb) => this.sftp.readdir(dir, cb));
-      return entries.map((e) => e.filename).filter((n) => n !== '.' && n !== '..').sort();
+      const entries = await lib('list', dir, this.client.list(dir));
+      return entries.map((e) => e.name).filter((n) => n !== '.' && n !== '..').sort();
     } catch (err) {
       throw this.error('list', dir, err);
     }
