@@ -90,8 +90,8 @@ export class Reach {
 
   /** Connects to a target from `target()`, through the run's shared jump host logins;
    * `sftp: false`: for commands only. */
-  connect(target: SshTarget, opts: { sftp?: boolean } = {}): Promise<RemoteHost> {
-    return RemoteHost.connect({
+  async connect(target: SshTarget, opts: { sftp?: boolean } = {}): Promise<RemoteHost> {
+    const conn = await RemoteHost.connect({
       target,
       ...opts,
       bastions: this.bastions,
@@ -100,6 +100,9 @@ export class Reach {
       ...(this.opts.acceptNew !== undefined && { acceptNew: this.opts.acceptNew }),
       ...(this.opts.agentSocket !== undefined && { agentSocket: this.opts.agentSocket }),
     });
+    // As OpenSSH says "Permanently added ... to the list of known hosts".
+    if (conn.acceptedKey) this.note(`new host keys accepted (accept-new) and recorded in ${conn.acceptedKey.file}`, `${target.alias} ${conn.acceptedKey.fingerprint}`);
+    return conn;
   }
 
   private note(warning: string, host: string): void {

@@ -113,6 +113,22 @@ if (requireSshd('remote/reach')) {
     assert.is(r.bastions.logins, 1);
   });
 
+  s('a host key accepted with --accept-new is said once, with the file and the fingerprint, like OpenSSH says it', async () => {
+    const kh = join(ctx.target.dir, 'accept_known_hosts');
+    const cfg = writeConfig(join(ctx.target.dir, 'cfg_accept'), [], kh);
+    const r = reach({ configFile: cfg, acceptNew: true });
+    const t = await r.target('target');
+    const first = await r.connect(t);
+    await first.close();
+    const second = await r.connect(t); // known now: nothing more to say
+    await second.close();
+    await r.close();
+    const said = r.warnings();
+    assert.is(said.length, 1, said.join('\n'));
+    assert.match(said[0]!, `recorded in ${kh}`);
+    assert.match(said[0]!, /SHA256:/);
+  });
+
   s('ProxyJump in the config, a two-hop chain with user@host:port, and ProxyJump none', async () => {
     const cfg = writeConfig(join(ctx.target.dir, 'cfg_chain'), [
       'Host chained',
