@@ -6,12 +6,12 @@
  *
  * It gives exactly what JSON.parse + jsonDocument.ts would give, pruned to SHAPE, or nothing:
  * whenever it is not sure (a syntax error, nesting deeper than MAX_DEPTH, two keys of one object
- * that may be equal, a key with a non-ASCII byte, an object with more than MAX_KEYS keys) it gives
+ * that may be equal, an object with more than MAX_KEYS keys) it gives
  * up and the caller reads the text the full way (kubectl.ts), which says what is wrong and where.
  * So every message and position stays the full path's.
  *
  * Duplicate keys: each object's keys are hashed (FNV-1a over the decoded key's UTF-16 code units:
- * the bytes of an ASCII key, or the key decoded by JSON.parse when it has escapes) and compared
+ * the bytes of an ASCII key, else the key decoded as the full reader decodes it) and compared
  * with the object's earlier keys; equal hashes (a duplicate, or rarely a collision) give up.
  */
 import { MAX_DEPTH } from './jsonSyntax.js';
@@ -97,22 +97,24 @@ export function readShaped(input: string | Buffer, shape: Shape = SHAPE): { valu
     }
     return FAIL; // the file ends inside the string
   };
-  /** string() for a key, setting keyHash and keyText; FAIL on a non-ASCII byte too. */
+  /** string() for a key, setting keyHash and keyText. */
   const key = (i: number): number => {
     let h = 0x811c9dc5 | 0;
-    let escaped = false;
-    for (let j = i + 1; j <= n; ) {
-      const c = b[j];
+    /** An escape or a non-ASCII byte: the key's characters are not its bytes. */
+    let decode = false;
+    for (let j = i + 1; j < n; ) {
+      const c = b[j]!;
       if (c === QUOTE) {
-        keyText = escaped ? (JSON.parse(b.toString('utf8', i, j + 1)) as string) : undefined;
+        keyText = decode ? (JSON.parse(b.toString('utf8', i, j + 1)) as string) : undefined;
         keyHash = keyText === undefined ? h : hashString(keyText);
         return j + 1;
       }
       if (c === BACKSLASH) {
-        escaped = true;
+        decode = true;
         j = escape(j);
         if (j < 0) return FAIL;
-      } else if (c !== undefined && c >= 0x20 && c < 0x80) {
+      } else if (c >= 0x20) {
+        if (c >= 0x80) decode = true;
         h = Math.imul(h ^ c, 0x01000193);
         j++;
       } else return FAIL;
