@@ -32,10 +32,16 @@ export function processIo(): Io {
 
 /** A local input file's text, or a UserError saying why it cannot be read. */
 export function readInput(path: string, what: string, hint: string): string {
+  // Not readFileSync(path, 'utf8'): on Node 20 that path costs ~0.7 s more CPU for a 100 MB
+  // `kubectl get nodes -o json` than decoding the bytes (BENCHMARKS.md, "kubectl").
+  return readInputBytes(path, what, hint).toString('utf8');
+}
+
+/** A local input file's bytes (an inventory: a large nodes.json is read without decoding it), or
+ * a UserError saying why it cannot be read. */
+export function readInputBytes(path: string, what: string, hint: string): Buffer {
   try {
-    // Not readFileSync(path, 'utf8'): on Node 20 that path costs ~0.7 s more CPU for a 100 MB
-    // `kubectl get nodes -o json` than decoding the bytes (BENCHMARKS.md, "kubectl").
-    return readFileSync(path).toString('utf8');
+    return readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code})`;
@@ -45,7 +51,7 @@ export function readInput(path: string, what: string, hint: string): string {
 
 /** Reads the inventory and routegen.yaml (the one given, or ./routegen.yaml when present). */
 export function loadInputs(args: CommonArgs, opts: { configMayBeMissing?: boolean } = {}): { config: Config; plan: RoutePlan; hosts: PlannedHost[] } {
-  const text = readInput(args.inventory, 'inventory', 'give the machines.txt of your cluster with -i FILE (one line per machine: IP FQDN HOSTNAME [POD_SUBNET]), or the output of `kubectl get nodes -o json`');
+  const text = readInputBytes(args.inventory, 'inventory', 'give the machines.txt of your cluster with -i FILE (one line per machine: IP FQDN HOSTNAME [POD_SUBNET]), or the output of `kubectl get nodes -o json`');
   const inv = parseInventoryText(text, args.inventory, args['inventory-format'] ?? 'auto');
   let config = EMPTY_CONFIG;
   const configPath = args.config ?? (existsSync('routegen.yaml') ? 'routegen.yaml' : undefined);

@@ -7,7 +7,7 @@ import { hostPlan } from '../plan.js';
 import { hostErrorDetails } from './hostErrorLines.js';
 import { rollbackHost, statusHost, type RollbackResult, type StatusResult } from '../push/status.js';
 import { plural, table } from '../report.js';
-import { loadInputs, readInput, type Io } from './common.js';
+import { loadInputs, readInputBytes, type Io } from './common.js';
 import { OPTIONS, type ArgsOf } from '../options.js';
 import { withSsh } from './push.js';
 
@@ -15,7 +15,7 @@ export type StatusArgs = ArgsOf<'status'>;
 
 /** What each Node object of `kubectl get nodes -o json` says of its pod subnets, by hostname. */
 function clusterSubnets(file: string): Map<string, SubnetSource> {
-  const text = readInput(file, '--cluster file', 'give the output of `kubectl get nodes -o json` saved to a file');
+  const text = readInputBytes(file, '--cluster file', 'give the output of `kubectl get nodes -o json` saved to a file');
   const nodes = parseKubectlNodes(text, file);
   return new Map(nodes.machines.map((m) => [m.hostname, { source: `${file} (Node ${m.hostname}, spec.podCIDRs)`, subnets: m.podSubnets.map((s) => s.text).sort() }]));
 }

@@ -41,8 +41,8 @@ export class JsonPositions {
   /** Paths in the trie not found yet. */
   private pending = 0;
 
-  /** `text` must be valid JSON (JSON.parse accepted it). */
-  constructor(readonly text: string) {}
+  /** `src.text` must be valid JSON (JSON.parse accepted it); it is read when first needed. */
+  constructor(private readonly src: { readonly text: string }) {}
 
   private node(path: JsonPath): Trie {
     let t = this.root;
@@ -81,7 +81,7 @@ export class JsonPositions {
   }
 
   private scan(): void {
-    const text = this.text;
+    const text = this.src.text;
     const n = text.length;
     const space = (i: number): number => {
       for (let c = text.charCodeAt(i); c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09; c = text.charCodeAt(++i));

@@ -7,10 +7,14 @@
  * the source line, exactly like machines.txt's, pointing at the offending JSON value; all of them
  * are collected before throwing.
  *
- * Speed. A cluster's node list is large (~20 kB a node: managedFields, images...). The text is
- * read by JSON.parse (jsonDocument.ts: the platform's parser, plus a check for what it lets
- * through); positions are found only when something is shown (jsonPositions.ts), by one pass
- * over the text for all of them. A valid document never pays for them.
+ * Speed. A cluster's node list is large (~20 kB a node: managedFields, images...). A valid file
+ * is read by jsonSlices.ts, which checks every byte but decodes only what routegen reads; when it
+ * is not sure (any mistake in the file, a duplicate key...) the text is read the full way:
+ * JSON.parse (jsonDocument.ts: the platform's parser, plus a check for what it lets through),
+ * which finds and describes the mistakes. Both give the same values to the same checks below.
+ * Positions are found only when something is shown (jsonPositions.ts), by one pass over the
+ * text for all of them; the bytes are decoded to a text only then. A valid document never pays
+ * for them.
  *
  * Machine.line / source / spans: see kubectlMachine.ts.
  */
@@ -19,6 +23,7 @@ import { ProblemList } from '../errors.js';
 import type { Inventory, Machine } from '../types.js';
 import { short } from './describe.js';
 import { parseJsonDocument } from './jsonDocument.js';
+import { readShaped } from './jsonSlices.js';
 import { JsonPositions, type JsonPath } from './jsonPositions.js';
 import { HINT_SOURCE } from './jsonSyntax.js';
 import { KubectlMachine, NodePlace } from './kubectlMachine.js';
@@ -38,25 +43,29 @@ interface Pending {
 /**
  * Reads `kubectl get nodes -o json` (a v1 List of Nodes, `kubectl get --raw /api/v1/nodes`'s
  * NodeList, or a single Node). Every problem is collected; throws a UserError holding all of
- * them, with the position of the offending JSON value.
+ * them, with the position of the offending JSON value. `read: 'full'` skips the fast reader
+ * (tests check that both give the same).
  */
-export function parseKubectlNodes(text: string, file: string): Inventory {
+export function parseKubectlNodes(input: string | Buffer, file: string, read: 'fast' | 'full' = 'fast'): Inventory {
   // A byte order mark is not part of the document (columns are counted without it, as the
   // user's editor shows the line).
-  const src = new SourceText(text.startsWith('\ufeff') ? text.slice(1) : text);
+  const src = new SourceText(() => {
+    const text = typeof input === 'string' ? input : input.toString('utf8');
+    return text.startsWith('\ufeff') ? text.slice(1) : text;
+  });
   const problems = new ProblemList();
   const add = (start: number, end: number, message: string, hint?: string) => {
     const p = src.pos(start);
     problems.add({ file, line: p.line, column: p.column, length: Math.max(1, end - start), source: src.source(p.line), message, hint });
   };
 
-  const doc = parseJsonDocument(src);
+  const doc = (read === 'fast' && readShaped(input)) || parseJsonDocument(src);
   if (doc.problems.length) {
     for (const p of doc.problems) add(p.start, p.end, p.message, p.hint);
     problems.throwIfAny(`${file} is not valid JSON`);
   }
 
-  const positions = new JsonPositions(src.text);
+  const positions = new JsonPositions(src);
   const pending: Pending[] = [];
   const report: Report = (path, message, hint, mark = 'value') => {
     positions.need(path);
@@ -157,13 +166,17 @@ function listNodes(root: unknown, report: Report): Array<{ node: unknown; path: 
   return nodes;
 }
 
-/** `kubectl` when the text is a JSON object (kubectl's output), else `machines`. */
-export function detectInventoryFormat(text: string): InventoryFormat {
-  return /^\ufeff?\s*\{/.test(text) ? 'kubectl' : 'machines';
+/** `kubectl` when the text (or the file's bytes) is a JSON object (kubectl's output), else `machines`. */
+export function detectInventoryFormat(input: string | Buffer): InventoryFormat {
+  if (typeof input === 'string') return /^\ufeff?\s*\{/.test(input) ? 'kubectl' : 'machines';
+  const head = input.toString('utf8', 0, 4096);
+  if (input.length > 4096 && /^\ufeff?\s*$/.test(head)) return detectInventoryFormat(input.toString('utf8'));
+  return detectInventoryFormat(head);
 }
 
-/** Reads an inventory in the given format, or the one its content shows (`auto`, the default). */
-export function parseInventoryText(text: string, file: string, format: InventoryFormat | 'auto' = 'auto'): Inventory {
-  const f = format === 'auto' ? detectInventoryFormat(text) : format;
-  return f === 'kubectl' ? parseKubectlNodes(text, file) : parseInventory(text, file);
+/** Reads an inventory (its text, or the file's bytes) in the given format, or the one its content
+ * shows (`auto`, the default). */
+export function parseInventoryText(input: string | Buffer, file: string, format: InventoryFormat | 'auto' = 'auto'): Inventory {
+  const f = format === 'auto' ? detectInventoryFormat(input) : format;
+  return f === 'kubectl' ? parseKubectlNodes(input, file) : parseInventory(typeof input === 'string' ? input : input.toString('utf8'), file);
 }

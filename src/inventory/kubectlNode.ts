@@ -8,8 +8,9 @@
  *     primary); later ones of the same family and ExternalIPs are ignored. None is an error;
  *   - podSubnets = spec.podCIDRs, else spec.podCIDR (which must then equal podCIDRs[0]); a node
  *     without either (a control-plane node, say) gets routes but no subnet.
- * The node is a value from JSON.parse; problems and spans name the JSON path of the value they
- * are about, and kubectl.ts turns paths into positions only when they are shown.
+ * The node is a value from JSON.parse, or from jsonSlices.ts pruned to its SHAPE (a member read
+ * here, or by kubectl.ts, must be listed there); problems and spans name the JSON path of the
+ * value they are about, and kubectl.ts turns paths into positions only when they are shown.
  */
 import { addPodSubnet, isIpProblem, parseHostAddress, parseNetwork } from '../ip.js';
 import type { IpValue, Span } from '../types.js';

@@ -1,12 +1,18 @@
 /**
  * Line and column of character offsets in an input text, for messages. The table of line starts
- * is built the first time a position is asked for: a valid file (the common case, and a large
- * one for a big cluster) never pays for it.
+ * is built the first time a position is asked for, and the text itself may be decoded only then:
+ * a valid file (the common case, and a large one for a big cluster) never pays for them.
  */
 export class SourceText {
   private starts: number[] | undefined;
+  private decoded: string | undefined;
 
-  constructor(readonly text: string) {}
+  /** The text, or a function that gives it when first needed (a large file read as bytes). */
+  constructor(private readonly from: string | (() => string)) {}
+
+  get text(): string {
+    return (this.decoded ??= typeof this.from === 'string' ? this.from : this.from());
+  }
 
   private lineStarts(): number[] {
     if (this.starts) return this.starts;
