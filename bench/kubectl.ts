@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BenchContext, BenchResult, Benchmark, OptionValues } from './lib/benchmark.js';
 import { formatBytes, fsType } from './lib/machine.js';
-import { median, requireGnuTime, timeV, type Measurement } from './lib/measure.js';
+import { median, medianCpu, medianWall, requireGnuTime, timeV, type Measurement } from './lib/measure.js';
 import { BIN, childEnv, cluster, RENDER_ARGS, verifyPlan, verifyRender } from './lib/nodesCheck.js';
 import { waitForQuiet } from './lib/quiet.js';
 import { describeCheckout, ensureBuilt, REPO } from './lib/routegen.js';
@@ -131,9 +131,9 @@ async function measureAll(o: Options, log: (s: string) => void): Promise<{ plan:
 
 // ---- the tables ----------------------------------------------------------------------------
 
-const wall = (ms: Measurement[]) => median(ms.map((m) => m.wallHrS));
+const wall = medianWall;
 const rssMiB = (ms: Measurement[]) => median(ms.map((m) => m.maxRssKb)) / 1024;
-const cpu = (ms: Measurement[]) => median(ms.map((m) => m.userS + m.sysS));
+const cpu = medianCpu;
 const x = (r: number) => `${r.toFixed(2)}x`;
 const verdict = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
 

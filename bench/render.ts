@@ -23,7 +23,7 @@ import type { BenchContext, BenchResult, Benchmark, OptionValues } from './lib/b
 import { waitForCheapInodes } from './lib/fsprobe.js';
 import { expectedOutput, machinesTxt } from './lib/inventory.js';
 import { formatBytes, freeBytes, fsType, programVersion } from './lib/machine.js';
-import { max, median, min, requireGnuTime, timeV, type Measurement } from './lib/measure.js';
+import { max, median, medianCpu, medianWall, min, requireGnuTime, timeV, type Measurement } from './lib/measure.js';
 import { waitForQuiet } from './lib/quiet.js';
 import { describeCheckout, ensureBuilt, REPO } from './lib/routegen.js';
 import { num, type ResultTable, type Row } from './lib/table.js';
@@ -273,13 +273,9 @@ export async function runRenderBenchmark(opts: RenderBenchOptions, ctx: BenchCon
 
 // ---- the table -----------------------------------------------------------------------------
 
-/** Wall time: the monotonic clock around `/usr/bin/time -v` (µs resolution; GNU time's own
- * Elapsed has 0.01 s, too coarse for awk on small sizes — the two are compared in the notes). */
-const wall = (ms: Measurement[]) => median(ms.map((m) => m.wallHrS));
+const wall = medianWall;
 const peakMiB = (ms: Measurement[]) => max(ms.map((m) => m.maxRssKb)) / 1024;
-/** CPU time (user + sys of the program and the children it waited for): less sensitive than
- * wall time to others' work on a shared machine. */
-const cpu = (ms: Measurement[]) => median(ms.map((m) => m.userS + m.sysS));
+const cpu = medianCpu;
 
 export function renderTable(r: RenderBenchResult): { table: ResultTable; targetsMet: boolean } {
   const measured = r.sizes.filter((s) => !s.skipped);

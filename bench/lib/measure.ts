@@ -88,3 +88,10 @@ export function min(xs: number[]): number {
 export function max(xs: number[]): number {
   return Math.max(...xs);
 }
+
+/** Median wall time: the monotonic clock around `/usr/bin/time -v` (µs resolution; GNU time's
+ * own Elapsed has 0.01 s, too coarse for the smallest runs). */
+export const medianWall = (ms: Measurement[]) => median(ms.map((m) => m.wallHrS));
+/** Median CPU time (user + sys of the program and the children it waited for): less sensitive
+ * than wall time to others' work on a shared machine. */
+export const medianCpu = (ms: Measurement[]) => median(ms.map((m) => m.userS + m.sysS));
