@@ -4,7 +4,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { conflictError, FACTS_SCRIPT, parseHostFacts, routeConflicts, type HostFacts } from '../src/push/guard.js';
+import { conflictError, parseHostFacts, routeConflicts, type HostFacts } from '../src/push/guard.js';
+import { FACTS_SCRIPT } from '../src/push/hostAccess.js';
 import type { Route } from '../src/types.js';
 
 /** FACTS_SCRIPT's output on a host: the SSH peer line and both tables as `ip -j` prints them. */

@@ -7,7 +7,6 @@
  * ifupdown hosts does that silently. Pure: host facts and plan in, problems out.
  */
 import { addressText, cidrRange, parseHostAddress } from '../ip.js';
-import type { RemoteHost } from '../remote/connection.js';
 import type { IpValue, Route } from '../types.js';
 import { normDst, parseKernelRoutes, type KernelRoute } from './kernel.js';
 
@@ -19,19 +18,10 @@ export interface HostFacts {
   kernel: KernelRoute[];
 }
 
-/** Constant script: the SSH peer, then the routing table as routegen-host.sh's `routes` prints it. */
-export const FACTS_SCRIPT = 'echo "@@ssh ${SSH_CONNECTION:-}"; echo @@ipv4; ip -j -4 route show table main; echo @@ipv6; ip -j -6 route show table main';
-
-/** Reads FACTS_SCRIPT's output. */
+/** Reads the output of routegen-host.sh's `facts` (or hostAccess.ts's FACTS_SCRIPT). */
 export function parseHostFacts(out: string): HostFacts {
   const peer = /^@@ssh (\S+)/m.exec(out)?.[1];
   return { ...(peer ? { peer } : {}), kernel: parseKernelRoutes(out) };
-}
-
-/** Runs FACTS_SCRIPT on the host (as the login user: sudo would drop SSH_CONNECTION). */
-export async function readHostFacts(conn: RemoteHost): Promise<{ facts: HostFacts } | { stderr: string; code: number }> {
-  const r = await conn.execScript(FACTS_SCRIPT, []);
-  return r.code === 0 ? { facts: parseHostFacts(r.stdout) } : { stderr: r.stderr, code: r.code };
 }
 
 type Range = Pick<IpValue, 'family' | 'start' | 'end' | 'prefix'>;

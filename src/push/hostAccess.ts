@@ -17,6 +17,9 @@ import { HOST_SCRIPT, hostScriptText, SERVE_MARK, STATE_DIR, verb } from './prot
 
 /** Reads the kernel's main tables; a constant script, nothing installed on the host. */
 export const ROUTES_SCRIPT = 'echo @@ipv4; ip -j -4 route show table main; echo @@ipv6; ip -j -6 route show table main';
+/** The SSH peer, then the table: the helper's `facts` where it is not there yet (a dry run) or
+ * would run under sudo, which drops SSH_CONNECTION. */
+export const FACTS_SCRIPT = `echo "@@ssh \${SSH_CONNECTION:-}"; ${ROUTES_SCRIPT}`;
 
 /** `resolved`: the target of an earlier connection to the same host (no second `ssh -G`);
  * `sftp: false`: a connection for commands only (the one that confirms a push). */

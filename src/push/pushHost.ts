@@ -10,8 +10,8 @@ import type { HostPlan } from '../types.js';
 import { CommitFailure, commitHost } from './commit.js';
 import { decide, type RunMode } from './decide.js';
 import { describeError, StepError } from './failure.js';
-import { conflictError, parseHostFacts, readHostFacts, routeConflicts, type HostFacts } from './guard.js';
-import { connect, ensureHostScript, HostHelper, preflight, requirePrivilege, resolveHost } from './hostAccess.js';
+import { conflictError, parseHostFacts, routeConflicts, type HostFacts } from './guard.js';
+import { connect, ensureHostScript, FACTS_SCRIPT, HostHelper, preflight, requirePrivilege, resolveHost } from './hostAccess.js';
 import { connectName, countChanges, familiesOf, ownedRoutes, plannedFile, stateKey, unifiedDiff } from './hostFile.js';
 import { checkRoutes, describeRouteCheck, routeCheckOk } from './kernel.js';
 import { EXIT, stateFile, type Families } from './protocol.js';
@@ -23,14 +23,9 @@ export type { HostResult, Outcome, PushOptions, Step } from './result.js';
 /** The host's routing table and SSH peer (guard.ts): from the helper when routegen logs in as
  * root, else as the login user (sudo would drop SSH_CONNECTION). */
 async function hostFacts(conn: RemoteHost, helper: HostHelper | undefined, h: HostPlan, families: Families): Promise<HostFacts> {
-  if (helper && conn.user === 'root') {
-    const r = await helper.run('facts', { families });
-    if (r.code === EXIT.ok) return parseHostFacts(r.stdout);
-    throw new StepError('check', `cannot read the routing table of ${h.name} (exit ${r.code})`, r.stderr);
-  }
-  const r = await readHostFacts(conn);
-  if (!('facts' in r)) throw new StepError('check', `cannot read the routing table of ${h.name} (exit ${r.code})`, r.stderr);
-  return r.facts;
+  const r = helper && conn.user === 'root' ? await helper.run('facts', { families }) : await conn.execScript(FACTS_SCRIPT, []);
+  if (r.code !== EXIT.ok) throw new StepError('check', `cannot read the routing table of ${h.name} (exit ${r.code})`, r.stderr);
+  return parseHostFacts(r.stdout);
 }
 
 /** Stops the host, before anything is written, when the plan would take traffic that is not

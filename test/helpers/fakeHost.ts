@@ -6,8 +6,7 @@
  * told to fail at one step (Fault). Its rollback timer fires only when a test fires it.
  */
 import { posix } from 'node:path';
-import { FACTS_SCRIPT } from '../../src/push/guard.js';
-import { ROUTES_SCRIPT } from '../../src/push/hostAccess.js';
+import { FACTS_SCRIPT, ROUTES_SCRIPT } from '../../src/push/hostAccess.js';
 import type { KernelRoute } from '../../src/push/kernel.js';
 import { EXIT, HOST_SCRIPT, hostScriptText, STATE, STATE_DIR } from '../../src/push/protocol.js';
 import type { PushOptions } from '../../src/push/result.js';
