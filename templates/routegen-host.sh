@@ -7,7 +7,6 @@
 #
 #   commit  TIMEOUT KEY TARGET STACK IFACE STAGED|- FAM   back up, arm the rollback, rename, apply
 #   restore KEY TARGET STACK IFACE                         roll back now (claims the armed token)
-#   expire  TIMEOUT KEY TARGET STACK IFACE                 the armed rollback: sleep, then restore
 #   confirm KEY                                            disarm: the change stays
 #   rollback KEY TARGET STACK IFACE                        put back the file kept before the last push
 #   reapply STACK IFACE TARGET FAM                         apply the unchanged file again (repair)
@@ -28,7 +27,6 @@ set -u
 set -f
 umask 077
 STATE={{STATE_DIR}}
-SELF=$0
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
@@ -187,12 +185,13 @@ commit() { # TIMEOUT KEY TARGET STACK IFACE STAGED FAM
 		# atomic), created as root with its final mode before it got that name.
 		[ "${staged%/*}" = "$dir" ] && [ -f "$staged" ] || die "staged file $staged is missing or not beside $target"
 	fi
+	# (a PID left by a timer that died with a reboot is no one's to kill)
+	[ ! -s "$STATE/$key.{{STATE.timer}}" ] || : >"$STATE/$key.{{STATE.timer}}"
 	echo "$BOOT $((NOW + timeout))" >"$STATE/$key.{{STATE.pending}}"
-	if command -v setsid >/dev/null; then
-		setsid -f sh "$SELF" expire "$timeout" "$key" "$3" "$stack" "$iface" </dev/null >/dev/null 2>&1
-	else
-		nohup sh "$SELF" expire "$timeout" "$key" "$3" "$stack" "$iface" </dev/null >/dev/null 2>&1 &
-	fi || die "cannot start the rollback timer"
+	# The timer: a process of its own (forked, nothing started), holding none of the session's
+	# pipes, so it outlives the connection. Without a terminal, sshd signals nothing it started
+	# when the connection ends, and routegen runs the helper under no `timeout`.
+	expire "$timeout" "$key" "$3" "$stack" "$iface" </dev/null >/dev/null 2>&1 &
 	if [ "$staged" != "-" ]; then
 		mv -f "$staged" "$target" || die "cannot rename $staged to $target"
 	else
@@ -229,7 +228,10 @@ confirm() { # KEY
 	'' | *[!0-9]*) ;;
 	*) kill "$timer" 2>/dev/null || true ;;
 	esac
-	rm -f "$STATE/$1.{{STATE.timer}}" "$STATE/$1.{{STATE.failed}}"
+	# Emptied rather than removed, and the copy removed only when there is one: the shell's own
+	# work, no process started (the next push's timer writes its PID there again).
+	[ ! -s "$STATE/$1.{{STATE.timer}}" ] || : >"$STATE/$1.{{STATE.timer}}"
+	[ ! -e "$STATE/$1.{{STATE.failed}}" ] || rm -f "$STATE/$1.{{STATE.failed}}"
 }
 
 rollback() { # KEY TARGET STACK IFACE
@@ -261,7 +263,6 @@ run() {
 	case "$verb" in
 	commit) [ $# -eq 7 ] || die "commit: wrong number of arguments"; commit "$@" ;;
 	restore) [ $# -eq 4 ] || die "restore: wrong number of arguments"; restore "$@" ;;
-	expire) [ $# -eq 5 ] || die "expire: wrong number of arguments"; expire "$@" ;;
 	confirm) [ $# -eq 1 ] || die "confirm: wrong number of arguments"; confirm "$@" ;;
 	rollback) [ $# -eq 4 ] || die "rollback: wrong number of arguments"; rollback "$@" ;;
 	reapply) [ $# -eq 4 ] || die "reapply: wrong number of arguments"; reapply "$@" ;;

@@ -19,7 +19,6 @@ const TEMPLATE = readFileSync(`${TEMPLATE_DIR}routegen-host.sh`, 'utf8');
 const EXAMPLES: { [V in keyof typeof verb]: string[] } = {
   commit: verb.commit({ timeoutS: 60, key: 'k', target: '/t', stack: 'networkd', iface: 'eth1', staged: '-', families: '4' }),
   restore: verb.restore({ key: 'k', target: '/t', stack: 'networkd', iface: 'eth1' }),
-  expire: verb.expire({ timeoutS: 60, key: 'k', target: '/t', stack: 'networkd', iface: 'eth1' }),
   confirm: verb.confirm({ key: 'k' }),
   rollback: verb.rollback({ key: 'k', target: '/t', stack: 'networkd', iface: 'eth1' }),
   reapply: verb.reapply({ stack: 'networkd', iface: 'eth1', target: '/t', families: '4' }),

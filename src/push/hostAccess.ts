@@ -110,21 +110,21 @@ export class HostHelper {
     private readonly timeoutMs: number,
   ) {}
 
-  /** Starts the helper (the script must be on the host: ensureHostScript); `lifeMs` bounds the
-   * process on the host, `timeoutMs` each answer. */
-  static async start(conn: RemoteHost, lifeMs: number, timeoutMs: number): Promise<HostHelper> {
-    const channel = await conn.serve(['sh', HOST_SCRIPT, ...verb.serve()], { sudo: true, timeoutMs: lifeMs }, SERVE_MARK);
+  /** Starts the helper (the script must be on the host: ensureHostScript); `timeoutMs` bounds
+   * each answer. */
+  static async start(conn: RemoteHost, timeoutMs: number): Promise<HostHelper> {
+    const channel = await conn.serve(['sh', HOST_SCRIPT, ...verb.serve()], { sudo: true }, SERVE_MARK);
     return new HostHelper(conn, channel, timeoutMs);
   }
 
-  run<V extends Exclude<keyof typeof verb, 'serve' | 'expire'>>(name: V, args: VerbArgs<V>, timeoutMs = this.timeoutMs) {
+  run<V extends Exclude<keyof typeof verb, 'serve'>>(name: V, args: VerbArgs<V>, timeoutMs = this.timeoutMs) {
     const argv = (verb[name] as (a: VerbArgs<V>) => string[])(args);
     return this.channel.request(argv, timeoutMs, name);
   }
 
   /** Runs the verb with a command of its own on `conn` (another connection, or this one when
    * the helper process is gone). */
-  static once<V extends Exclude<keyof typeof verb, 'serve' | 'expire'>>(conn: RemoteHost, name: V, args: VerbArgs<V>, timeoutMs?: number) {
+  static once<V extends Exclude<keyof typeof verb, 'serve'>>(conn: RemoteHost, name: V, args: VerbArgs<V>, timeoutMs?: number) {
     const argv = (verb[name] as (a: VerbArgs<V>) => string[])(args);
     return conn.exec(['sh', HOST_SCRIPT, ...argv], { sudo: true, ...(timeoutMs !== undefined && { timeoutMs }) });
   }

@@ -63,8 +63,6 @@ export const verb = {
     ['commit', String(a.timeoutS), a.key, a.target, a.stack, a.iface, a.staged, a.families],
   /** Roll back now: claims the armed token, puts the previous file back, applies. */
   restore: (a: { key: string; target: string; stack: string; iface: string }) => ['restore', a.key, a.target, a.stack, a.iface],
-  /** The armed timer itself (started by commit): sleeps, then restores. */
-  expire: (a: { timeoutS: number; key: string; target: string; stack: string; iface: string }) => ['expire', String(a.timeoutS), a.key, a.target, a.stack, a.iface],
   /** Disarm: the change stays. */
   confirm: (a: { key: string }) => ['confirm', a.key],
   /** `routegen rollback`: put back the file kept before the last push. */

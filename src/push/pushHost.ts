@@ -97,8 +97,7 @@ export async function pushHost(h0: HostPlan, opts: PushOptions): Promise<HostRes
     }
     const takeHelperAway = await ensureHostScript(conn);
     const staging = await clearLeftovers(conn, stack, path);
-    const lifeMs = (opts.commandTimeoutS * 3 + opts.confirmTimeoutS + opts.verifyTimeoutS) * 1000;
-    helper = await HostHelper.start(conn, lifeMs, opts.commandTimeoutS * 1000);
+    helper = await HostHelper.start(conn, opts.commandTimeoutS * 1000);
     const facts = await hostFacts(conn, helper, h, families);
     const check = checkRoutes(facts.kernel, h.routes, iface, h.settings.metric);
     decision = decide({ ...state, kernelOk: routeCheckOk(check) }, mode);

@@ -159,15 +159,15 @@ export class Commands {
 
   /**
    * Starts `argv` (checked) as a process that answers requests one line at a time (requests.ts),
-   * under the remote `timeout` for its whole life, through `sudo -n` when asked and needed.
+   * through `sudo -n` when asked and needed. Not under `timeout`: it ends when its input does
+   * (the channel closed, or the connection lost), and what it starts may outlive it.
    */
-  async openRequests(argv: string[], opts: { sudo?: boolean; timeoutMs: number }, mark: string): Promise<RequestChannel> {
+  async openRequests(argv: string[], opts: { sudo?: boolean }, mark: string): Promise<RequestChannel> {
     assertSafeArgs(argv);
     const useSudo = opts.sudo === true && this.target.user !== 'root';
     const step = `start ${argv.join(' ')}`;
     if (useSudo) this.requireSudo(step);
-    const secs = String(Math.max(1, Math.ceil(opts.timeoutMs / 1000)));
-    const command = `${this.hasTimeoutBinary ? `timeout -k ${TIMEOUT_KILL_AFTER_S} ${secs} ` : ''}${useSudo ? 'sudo -n ' : ''}${argv.join(' ')}`;
+    const command = `${useSudo ? 'sudo -n ' : ''}${argv.join(' ')}`;
     const host = this.target.alias;
     const stream = await new Promise<ClientChannel>((resolve, reject) => {
       this.client.exec(command, (err: Error | undefined, s: ClientChannel) => {

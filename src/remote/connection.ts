@@ -215,7 +215,7 @@ export class RemoteHost {
 
   /** A process on the host that answers requests one line at a time (requests.ts); its own
    * channel, beside the connection's one-at-a-time operations. */
-  serve(argv: string[], opts: { sudo?: boolean; timeoutMs: number }, mark: string): Promise<RequestChannel> {
+  serve(argv: string[], opts: { sudo?: boolean }, mark: string): Promise<RequestChannel> {
     if (this.closed || this.lostReason !== undefined) {
       return Promise.reject(new RemoteError(`serve: connection to ${this.target.alias} is ${this.lostReason ?? 'closed'}`, { kind: 'connect', step: 'serve', host: this.target.alias }));
     }
