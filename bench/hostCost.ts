@@ -1,0 +1,203 @@
+/**
+ * What one host pays, in CPU, for the building blocks of a push — the figures behind the push
+ * benchmark's ratios. With 10 hosts in flight on 2 cores that also run every host's sshd, the
+ * push benchmark's machine is CPU-bound: a tool's wall time follows the CPU it costs the hosts
+ * and itself.
+ *
+ *   node --import tsx bench/hostCost.ts [--runs 15] [--repo DIR] [--json FILE]
+ *
+ * One lab host, node-0 of two (real sshd and systemd-networkd; test/lab/lab.ts), measured from the jumpbox one
+ * operation at a time with nothing else in flight. Host CPU: every process in the host's PID
+ * namespace (sshd and all it started, networkd), own time plus reaped children's, as
+ * bench/push.ts counts it, read before and after each operation once the host is idle again.
+ * Medians of `--runs`:
+ *
+ * - a login (TCP, key exchange, public key authentication, no channel; ssh2, as routegen) and a
+ *   key exchange alone (closed before authenticating);
+ * - on one login: a command session (`:` through the login shell), one program more (`/bin/true`
+ *   against `:`), an SFTP session, `networkctl reload` with nothing changed;
+ * - one host's whole job, side by side: the ssh loop of bench/push.ts (`ssh HOST 'mkdir -p D &&
+ *   cat > D/F && networkctl reload' < F`) and `routegen push --hosts HOST`, each onto the host
+ *   reset to routegen's absence (not measured). Client CPU of these from GNU time.
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client } from 'ssh2';
+import { Lab } from '../test/lab/lab.js';
+import { describeMachine, machineInfo } from './lib/machine.js';
+import { GNU_TIME, median, requireGnuTime } from './lib/measure.js';
+import { ensureBuilt, REPO } from './lib/routegen.js';
+import { formatTable, num } from './lib/table.js';
+
+const HZ = 100; // USER_HZ
+const DROPIN_DIR = '/etc/systemd/network/10-eth1.network.d';
+const DROPIN = `${DROPIN_DIR}/60-routegen-pod-routes.conf`;
+const RESET = `rm -rf ${DROPIN_DIR} /var/lib/routegen; networkctl reload; ip route flush proto static; true`;
+
+interface Options {
+  runs: number;
+  repo: string;
+  json?: string;
+}
+
+/** CPU ms used so far by every process in `pid`'s PID namespace (own + reaped children). */
+function nsCpuMs(pid: number): number {
+  const nsOf = (p: string | number) => {
+    try {
+      return readlinkSync(`/proc/${p}/ns/pid`);
+    } catch {
+      return null;
+    }
+  };
+  const ns = nsOf(pid);
+  let ticks = 0;
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || nsOf(p) !== ns) continue;
+    try {
+      const s = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // ended meanwhile: counted in its parent once reaped
+    }
+  }
+  return (ticks * 1000) / HZ;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until the host spends no CPU for 300 ms (networkd done with a change), at most 10 s. */
+async function settled(pid: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (let last = nsCpuMs(pid); Date.now() < deadline; ) {
+    await sleep(300);
+    const now = nsCpuMs(pid);
+    if (now === last) return;
+    last = now;
+  }
+}
+
+interface Cost {
+  what: string;
+  hostMs: number;
+  clientMs: number;
+}
+
+/** `once` runs `runs` times, each alone on an idle host, `reset` (not measured) before each;
+ * `once` returns the client CPU ms of programs it ran, else this process's is taken. */
+async function cost(pid: number, runs: number, what: string, once: () => Promise<number | void>, reset?: () => Promise<void>): Promise<Cost> {
+  const host: number[] = [];
+  const client: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    await reset?.();
+    await settled(pid);
+    const h0 = nsCpuMs(pid);
+    const c0 = process.cpuUsage();
+    const programs = await once();
+    const c = process.cpuUsage(c0);
+    await settled(pid);
+    host.push(nsCpuMs(pid) - h0);
+    client.push(typeof programs === 'number' ? programs : (c.user + c.system) / 1000);
+  }
+  return { what, hostMs: median(host), clientMs: median(client) };
+}
+
+/** The difference of two costs (one building block on top of another). */
+const minus = (what: string, a: Cost, b: Cost): Cost => ({ what, hostMs: a.hostMs - b.hostMs, clientMs: a.clientMs - b.clientMs });
+
+function login(host: string, key: Buffer, authenticate: boolean): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const c = new Client();
+    c.on('error', reject);
+    if (!authenticate) c.on('handshake', () => (c.end(), resolve(c)));
+    c.on('ready', () => resolve(c));
+    c.connect({ host, username: 'root', privateKey: key, hostVerifier: () => true, readyTimeout: 20_000 });
+  });
+}
+
+function exec(c: Client, command: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    c.exec(command, (e, s) => {
+      if (e) return reject(e);
+      s.on('close', (code: number) => (code === 0 ? resolve() : reject(new Error(`${command}: exit ${code}`))));
+      s.resume();
+      s.stderr.resume();
+    }),
+  );
+}
+
+/** Runs argv under GNU time; returns its user + system CPU ms; throws on failure. */
+function timed(argv: string[], input?: Buffer): number {
+  const file = `/tmp/routegen-hostcost-${process.pid}.time`;
+  const r = spawnSync(GNU_TIME, ['-f', '%U %S', '-o', file, ...argv], { input, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  const [u, s] = readFileSync(file, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  return ((u ?? 0) + (s ?? 0)) * 1000;
+}
+
+/** In the jumpbox: every measurement, against node-0 of the lab in `stateFile`. */
+async function measureAll(stateFile: string, o: Options): Promise<Cost[]> {
+  const lab = Lab.attach(stateFile);
+  const h = lab.host('node-0');
+  const pid = h.pid!;
+  const key = readFileSync(lab.identityFile);
+  const reset = async () => void (await lab.exec('node-0', ['sh', '-c', RESET]));
+  const out: Cost[] = [];
+  out.push(await cost(pid, o.runs, 'login (key exchange + public key authentication)', async () => void (await login(h.ip, key, true)).end()));
+  out.push(await cost(pid, o.runs, 'key exchange alone (closed before authenticating)', async () => void (await login(h.ip, key, false))));
+  const c = await login(h.ip, key, true);
+  const session = await cost(pid, o.runs, 'command session (`:` in the login shell)', () => exec(c, ':'));
+  const program = await cost(pid, o.runs, '`/bin/true` in a command session', () => exec(c, '/bin/true'));
+  const reload = await cost(pid, o.runs, '`networkctl reload` in a command session', () => exec(c, 'networkctl reload'));
+  out.push(session, minus('one program started (`/bin/true` against `:`)', program, session), minus('`networkctl reload`, nothing changed', reload, session));
+  out.push(await cost(pid, o.runs, 'SFTP session', () => new Promise((res, rej) => c.sftp((e, s) => (e ? rej(e) : (s.end(), res()))))));
+  c.end();
+  const file = readFileSync(join(lab.dir, 'hostcost-render', 'node-0', DROPIN));
+  const ssh = ['ssh', '-F', lab.sshConfigFile, '-o', 'BatchMode=yes', '-o', 'ControlMaster=no', '-o', 'ControlPath=none', h.ip, `mkdir -p ${DROPIN_DIR} && cat > ${DROPIN} && networkctl reload`];
+  out.push(await cost(pid, o.runs, 'ssh loop, one host (whole job)', async () => timed(ssh, file), reset));
+  const push = [process.execPath, join(o.repo, 'bin/routegen.js'), 'push', '-i', join(lab.dir, 'machines.txt'), '--ssh-config', lab.sshConfigFile, '--stack', 'networkd', '--interface', 'eth1', '--hosts', 'node-0', '-q'];
+  out.push(await cost(pid, o.runs, 'routegen push, one host (whole job)', async () => timed(push), reset));
+  return out;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' }, repo: { type: 'string', default: REPO }, json: { type: 'string' }, measure: { type: 'string' } } });
+  const o: Options = { runs: Number(values.runs), repo: values.repo!, ...(values.json !== undefined && { json: values.json }) };
+  if (values.measure) {
+    process.stdout.write(JSON.stringify(await measureAll(values.measure, o)));
+    return;
+  }
+  requireGnuTime();
+  ensureBuilt(o.repo, (s) => console.error(s));
+  const lab = await Lab.up({ workers: 2, withServer: false });
+  try {
+    const r = spawnSync(process.execPath, [join(o.repo, 'bin/routegen.js'), 'render', '-i', join(lab.dir, 'machines.txt'), '--stack', 'networkd', '--interface', 'eth1', '--out', join(lab.dir, 'hostcost-render'), '-q'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`render failed: ${r.stderr}`);
+    const self = new URL(import.meta.url).pathname;
+    const m = await lab.jumpbox([process.execPath, '--import', 'tsx', self, '--measure', lab.stateFile, '--runs', String(o.runs), '--repo', o.repo], { timeoutMs: 1_800_000, env: { NODE_OPTIONS: '' } });
+    if (m.code !== 0) throw new Error(`measuring failed (${m.code}):\n${m.stderr}`);
+    const costs = JSON.parse(m.stdout) as Cost[];
+    const loop = costs.find((c) => c.what.startsWith('ssh loop'))!;
+    const push = costs.find((c) => c.what.startsWith('routegen push'))!;
+    console.log(describeMachine(machineInfo()) + '\n');
+    console.log(formatTable({
+      title: `what one host pays, median of ${o.runs}, one operation at a time`,
+      columns: [{ key: 'what', title: 'operation' }, { key: 'host', title: 'host CPU ms', numeric: true }, { key: 'client', title: 'client CPU ms', numeric: true }],
+      rows: costs.map((c) => ({ what: c.what, host: num(c.hostMs), client: num(c.clientMs) })),
+      notes: [
+        `routegen push / ssh loop, one host: host CPU ${(push.hostMs / loop.hostMs).toFixed(2)}x, host + client ${((push.hostMs + push.clientMs) / (loop.hostMs + loop.clientMs)).toFixed(2)}x`,
+        'client CPU of the whole jobs: the programs (GNU time), startup included; of the others: this process (ssh2)',
+      ],
+    }));
+    if (o.json) writeFileSync(o.json, JSON.stringify({ machine: machineInfo(), runs: o.runs, costs }, null, 2));
+  } finally {
+    await lab.down();
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(`host cost benchmark failed: ${(e as Error).message}`);
+  process.exitCode = 1;
+});
