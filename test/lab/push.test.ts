@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as assert from 'uvu/assert';
-import { seconds } from '../helpers/time.js';
+import { seconds, waitFor } from '../helpers/time.js';
 import { requireLab } from './lab.js';
 import { assertGuideRoutes, assertPodsTalk, DROPIN, gatewayRoutes, routegen, STACK } from './pushChecks.js';
 import { labSuite, needLab } from './suite.js';
@@ -54,6 +54,22 @@ if (requireLab()) {
       assert.ok((await lab.routes(h)).some((x) => x.dst === '192.168.10.0/24' && x.protocol === 'kernel'));
     }
     await assertPodsTalk(lab);
+  });
+
+  nd('after a confirmed push nothing of routegen keeps running on a host: the helper ended with its connection, the rollback timer was stopped', async (ctx) => {
+    const lab = need(ctx);
+    for (const h of ['server', 'node-0', 'node-1']) {
+      // (the helper's process ends once sshd has closed its input: an event on the host, waited for)
+      const left = await waitFor(`${h} to have no routegen process left`, async () => {
+        const ps = await lab.exec(h, ['ps', '-eo', 'args=']);
+        const ours = ps.stdout.split('\n').filter((l) => /routegen-host\.sh|^sleep \d{1,6}$/.test(l.trim()));
+        return ours.length === 0 ? ['none'] : undefined;
+      }, 20_000).catch(async () => (await lab.exec(h, ['ps', '-eo', 'args='])).stdout);
+      assert.equal(left, ['none'], `${h}: still running:\n${left}`);
+      // the timer's PID file is left empty, never with a PID a later confirm could kill
+      const state = (await lab.exec(h, ['sh', '-c', 'cat /var/lib/routegen/*.timer'])).stdout;
+      assert.is(state.trim(), '', `${h}: a timer PID is left`);
+    }
   });
 
   nd('after a reboot of every host the routes come back with no help from routegen', async (ctx) => {
