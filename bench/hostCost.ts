@@ -21,17 +21,17 @@
  *   reset to routegen's absence (not measured). Client CPU of these from GNU time.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'ssh2';
 import { Lab } from '../test/lab/lab.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
 import { GNU_TIME, median, requireGnuTime } from './lib/measure.js';
+import { cpuSecondsIn } from './lib/nsCpu.js';
 import { ensureBuilt, REPO } from './lib/routegen.js';
 import { formatTable, num } from './lib/table.js';
 
-const HZ = 100; // USER_HZ
 const DROPIN_DIR = '/etc/systemd/network/10-eth1.network.d';
 const DROPIN = `${DROPIN_DIR}/60-routegen-pod-routes.conf`;
 const RESET = `rm -rf ${DROPIN_DIR} /var/lib/routegen; networkctl reload; ip route flush proto static; true`;
@@ -42,29 +42,8 @@ interface Options {
   json?: string;
 }
 
-/** CPU ms used so far by every process in `pid`'s PID namespace (own + reaped children). */
-function nsCpuMs(pid: number): number {
-  const nsOf = (p: string | number) => {
-    try {
-      return readlinkSync(`/proc/${p}/ns/pid`);
-    } catch {
-      return null;
-    }
-  };
-  const ns = nsOf(pid);
-  let ticks = 0;
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p) || nsOf(p) !== ns) continue;
-    try {
-      const s = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    } catch {
-      // ended meanwhile: counted in its parent once reaped
-    }
-  }
-  return (ticks * 1000) / HZ;
-}
+/** CPU ms used so far in `pid`'s PID namespace (lib/nsCpu.ts). */
+const nsCpuMs = (pid: number): number => cpuSecondsIn([pid]) * 1000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -34,7 +34,7 @@
  * its options are prefixed `push-` so they do not clash with other benchmarks').
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -43,6 +43,7 @@ import { addBastion } from '../test/lab/bastion.js';
 import { Lab, labUnavailable } from '../test/lab/lab.js';
 import type { BenchContext, BenchResult, Benchmark, OptionValues } from './lib/benchmark.js';
 import { describeMachine, machineInfo, programVersion, type MachineInfo } from './lib/machine.js';
+import { cpuSecondsIn } from './lib/nsCpu.js';
 import { max, median, min, parseTimeV, requireGnuTime, GNU_TIME, type Measurement } from './lib/measure.js';
 import { describeCheckout, ensureBuilt, REPO } from './lib/routegen.js';
 import { formatTable, num, type ResultTable, type Row } from './lib/table.js';
@@ -173,37 +174,8 @@ function cpuJiffies(): { busy: number; total: number } {
 }
 const HZ = 100; // USER_HZ on Linux
 
-/**
- * CPU seconds used so far inside the lab's hosts: every process in a host's PID namespace, its
- * own time plus that of the children it reaped (sshd reaps its sessions, each host's init the
- * orphans, so processes that already ended are counted too). The difference across a run is
- * the server side's cost: sshd, the remote shells, networkctl, networkd, routegen's helper.
- */
-function hostsCpuS(lab: Lab): number {
-  const nsOf = (pid: string | number) => {
-    try {
-      return readlinkSync(`/proc/${pid}/ns/pid`);
-    } catch {
-      return null;
-    }
-  };
-  const namespaces = new Set(lab.hosts.map((h) => nsOf(h.pid)).filter((n): n is string => n !== null));
-  let ticks = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    const ns = nsOf(pid);
-    if (ns === null || !namespaces.has(ns)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // fields 14-17 of stat(5): utime stime cutime cstime (f[0] is field 3)
-      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    } catch {
-      // ended meanwhile: its time is in its parent's cutime/cstime once reaped
-    }
-  }
-  return ticks / HZ;
-}
+/** CPU seconds used so far inside the lab's hosts (lib/nsCpu.ts). */
+const hostsCpuS = (lab: Lab): number => cpuSecondsIn(lab.hosts.map((h) => h.pid));
 
 /** Busy fraction of the whole machine (in cores) over the next `ms`. */
 async function busyCores(ms: number): Promise<number> {
