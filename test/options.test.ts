@@ -19,6 +19,7 @@ const NUMERIC: Record<string, string[]> = {
   'command-timeout': ['push', 'diff', 'status', 'rollback', 'remove', 'discover'],
   'confirm-timeout': ['push', 'remove'],
   'verify-timeout': ['push', 'remove'],
+  'rollback-grace': ['push', 'remove'],
 };
 
 async function run(argv: string[]): Promise<{ code: number; err: string }> {

@@ -132,6 +132,7 @@ export async function pushCommand(args: PushArgs, io: Io, mode: 'push' | 'diff' 
       diffOnly: mode === 'diff',
       ...ssh,
       confirmTimeoutS: args['confirm-timeout'] ?? OPTIONS['confirm-timeout'].default,
+      rollbackGraceS: args['rollback-grace'],
       verifyTimeoutS: args['verify-timeout'] ?? OPTIONS['verify-timeout'].default,
       inventoryName: plan.inventory.name,
       cluster: plan.inventory.machines.flatMap((m) => m.podSubnets),

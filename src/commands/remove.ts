@@ -44,6 +44,7 @@ export async function removeCommand(args: ArgsOf<'remove'>, io: Io): Promise<num
         dryRun: dry,
         ...ssh,
         confirmTimeoutS: args['confirm-timeout'],
+        rollbackGraceS: args['rollback-grace'],
         verifyTimeoutS: args['verify-timeout'],
         inventoryName: plan.inventory.name,
         cluster: plan.inventory.machines.flatMap((m) => m.podSubnets),

@@ -101,7 +101,8 @@ export async function commitHost(j: CommitJob): Promise<'changed'> {
   const iface = h.settings.interface!;
   const armedAt = Date.now();
   const rollbackDueAt = armedAt + opts.confirmTimeoutS * 1000;
-  const watch: ReconnectWatch = startReconnect(j.reconnect, earlyConfirmMs(opts.confirmTimeoutS), rollbackDueAt + rollbackMarginS(opts.confirmTimeoutS) * 1000);
+  const graceS = opts.rollbackGraceS ?? rollbackMarginS(opts.confirmTimeoutS);
+  const watch: ReconnectWatch = startReconnect(j.reconnect, earlyConfirmMs(opts.confirmTimeoutS), rollbackDueAt + graceS * 1000);
   /** Why the host rolled back by itself: once it is known that it did. */
   const hostRollback = async () => {
     const probe = await watch.result();
@@ -110,7 +111,7 @@ export async function commitHost(j: CommitJob): Promise<'changed'> {
       await probe.conn.close().catch(() => undefined);
       probe.conn = await j.reconnectFull().catch(() => undefined);
     }
-    return explainHostRollback({ probe, armedAt, rollbackDueAt, confirmTimeoutS: opts.confirmTimeoutS, h, stack, path: j.path, previous: j.previous, failedCopy: stateFile(j.key, 'failed'), routesScript: ROUTES_SCRIPT });
+    return explainHostRollback({ probe, armedAt, rollbackDueAt, confirmTimeoutS: opts.confirmTimeoutS, graceS, h, stack, path: j.path, previous: j.previous, failedCopy: stateFile(j.key, 'failed'), routesScript: ROUTES_SCRIPT });
   };
   const explained = async (): Promise<Restored> => {
     const why = await hostRollback();

@@ -14,10 +14,10 @@ import type { HostPlan } from '../types.js';
 import { discoverHost } from './discover.js';
 import { checkRoutes, describeRouteCheck, parseKernelRoutes, routeCheckOk } from './kernel.js';
 
-/** How long after the host's own rollback is due routegen keeps trying to reach it again: the
- * rollback re-applies the previous file (a netplan apply takes seconds on a busy host), and one
- * connection attempt that started while it was cut off can take a connect timeout. Half the
- * confirm timeout, from 20 to 60 s. */
+/** How long after the host's own rollback is due routegen keeps trying to reach it again, unless
+ * --rollback-grace says: the rollback re-applies the previous file (a netplan apply takes seconds
+ * on a busy host), and one connection attempt that started while it was cut off can take a
+ * connect timeout. Half the confirm timeout, from 20 to 60 s. */
 export function rollbackMarginS(confirmTimeoutS: number): number {
   return Math.min(60, Math.max(20, Math.round(confirmTimeoutS / 2)));
 }
@@ -189,6 +189,8 @@ export interface HostRollback {
   armedAt: number;
   rollbackDueAt: number;
   confirmTimeoutS: number;
+  /** How long after rollbackDueAt routegen kept trying (--rollback-grace, or rollbackMarginS). */
+  graceS: number;
   h: HostPlan;
   stack: StackModule;
   path: string;
@@ -216,7 +218,7 @@ export async function explainHostRollback(a: HostRollback): Promise<{ message: s
   }
   if (!probe.conn) {
     return {
-      message: `${cutOffMessage(h.name, probe, a.rollbackDueAt)}, not even ${rollbackMarginS(a.confirmTimeoutS)} s after its automatic rollback was due (--confirm-timeout ${a.confirmTimeoutS} s)${probe.lastError ? `: ${probe.lastError.message}` : ''}`,
+      message: `${cutOffMessage(h.name, probe, a.rollbackDueAt)}, not even ${a.graceS} s after its automatic rollback was due (--confirm-timeout ${a.confirmTimeoutS} s)${probe.lastError ? `: ${probe.lastError.message}` : ''}`,
       hint: `the host rolls back by itself, but it is still unreachable: look at it on its console (is sshd running? is its address back? ${a.failedCopy} is the file routegen wrote)`,
       problems: [],
       rolledBack: false,

@@ -42,6 +42,9 @@ export interface PushOptions {
   /** How this run reaches its hosts (ssh config, jump hosts, timeouts). */
   ssh: Reach;
   confirmTimeoutS: number;
+  /** --rollback-grace: how long after a host's own rollback was due routegen keeps trying to
+   * reach it (default: rollbackMarginS of the confirm timeout). */
+  rollbackGraceS?: number;
   verifyTimeoutS: number;
   commandTimeoutS: number;
   inventoryName: string;

@@ -140,7 +140,7 @@ if (requireLab()) {
     const before = (await lab.readFile('node-0', NETPLAN))!;
     const cfg = path.join(lab.dir, 'cut-off.yaml');
     fs.writeFileSync(cfg, 'hosts:\n  node-0:\n    netplan-id: eth1\n');
-    const r = await jumpboxRoutegen(lab, ['push', '-i', ctx.inventory!, '-c', cfg, '--metric', '50', '--confirm-timeout', seconds(20)]);
+    const r = await jumpboxRoutegen(lab, ['push', '-i', ctx.inventory!, '-c', cfg, '--metric', '50', '--confirm-timeout', seconds(10)]);
     assert.is(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /node-0 \(192\.168\.10\.101\) rolled back at confirm: after applying, node-0 accepted no new SSH connection for \d+ s: the change cut it off until it rolled back by itself after --confirm-timeout \d+ s; its previous file and routes are back/, r.stdout);
     assert.match(r.stdout, 'netplan defines eth1 as ethernets.lan in /etc/netplan/00-installer-config.yaml, but routegen wrote its routes under ethernets.eth1');

@@ -220,7 +220,7 @@ if (requireLab()) {
     const lab = need(ctx);
     const old = await snapshot(lab);
     const victim = lab.host('node-7');
-    const { io, exited } = spawnPush(lab, ['-i', ctx.inventory!, ...STACK, '--metric', '110', '--confirm-timeout', seconds(4)]);
+    const { io, exited } = spawnPush(lab, ['-i', ctx.inventory!, ...STACK, '--metric', '110', '--confirm-timeout', seconds(4), '--rollback-grace', seconds(3)]);
     try {
       // Once routegen is logged in to node-7, its sshd listener dies: that session goes on
       // (upload, arm, apply, verify), but the confirmation's new connection cannot get in.
@@ -229,7 +229,8 @@ if (requireLab()) {
       const code = await exited;
       const out = io.out;
       assert.is(code, 1, out + io.err);
-      assert.match(out, /node-7 \(192\.168\.10\.108\) failed at confirm: after applying, node-7 accepted no new SSH connection for \d+ s, not even \d+ s after its automatic rollback was due/, out);
+      // (--rollback-grace: how long routegen kept trying after the host's rollback was due)
+      assert.match(out, new RegExp(`node-7 \\(192\\.168\\.10\\.108\\) failed at confirm: after applying, node-7 accepted no new SSH connection for \\d+ s, not even ${seconds(3)} s after its automatic rollback was due`), out);
       assert.match(out, 'the host rolls back by itself, but it is still unreachable');
       assert.match(out, '29 changed, 1 failed', out);
       await waitNoPending(lab, Number(seconds(4)) * 1000 + 10_000);
