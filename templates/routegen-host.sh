@@ -205,6 +205,9 @@ commit() { # TIMEOUT KEY TARGET STACK IFACE STAGED FAM
 }
 
 expire() { # TIMEOUT KEY TARGET STACK IFACE
+	# A hangup is not for the timer: should the helper have had a terminal (sudo's use_pty, I/O
+	# logging), its closing would send one to this process group. (The sleep inherits it.)
+	trap '' HUP
 	# confirm kills this sleep, so that no timer outlives a confirmed push; restore then finds
 	# nothing to claim.
 	sleep "$1" &

@@ -4,7 +4,7 @@
  * that src/remote/requests.ts reads — checked on the template's text and by running the real
  * rendered script with /bin/sh in a state directory of the test's own.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EXIT, renderHostScript, SERVE_MARK, STATE, verb } from '../src/push/protocol.js';
 import { TEMPLATE_DIR } from '../src/render.js';
+import { waitFor } from './helpers/time.js';
 
 const TEMPLATE = readFileSync(`${TEMPLATE_DIR}routegen-host.sh`, 'utf8');
 
@@ -101,6 +102,32 @@ test('serve answers each line in order: stdout and the exit code after the marke
     assert.match(errors[2]!, 'already rolled back');
     if (ip()) assert.match(answers[6]!, /^@@ipv4\n\[/);
   });
+});
+
+test('the rollback timer that commit starts outlives a hangup of the helper\'s process group and still rolls back', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'routegen-protocol-'));
+  try {
+    const state = join(dir, 'state');
+    const script = join(dir, 'routegen-host.sh');
+    writeFileSync(script, renderHostScript(state));
+    const target = join(dir, 't.conf');
+    const staged = join(dir, '.t.conf.routegen-new');
+    writeFileSync(staged, 'new\n');
+    // its own process group, as a session's command has; the apply may fail here (no networkd
+    // running): the timer is armed before it, and restoring needs no networkd
+    const child = spawn('sh', [script, 'serve'], { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdin.write(`${verb.commit({ timeoutS: 1, key: 'k', target, stack: 'networkd', iface: 'eth1', staged, families: '4' }).join(' ')}\n`);
+    await waitFor('the commit to answer', () => out.includes(SERVE_MARK), 10_000);
+    assert.ok(existsSync(target), 'the new file is in place');
+    process.kill(-child.pid!, 'SIGHUP');
+    child.stdin.end();
+    await waitFor('the timer to roll back (the target had no file before: it is removed)', () => !existsSync(target), 15_000);
+    assert.not.ok(existsSync(join(state, `k.${STATE.pending}`)), 'the timer claimed the token');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** Whether this machine has iproute2 (the `routes` answer depends on it). */
