@@ -147,22 +147,32 @@ export function readShaped(input: string | Buffer | ByteWindow, shape: Shape = S
     let decode = false;
     let j = i + 1;
     for (;;) {
-      const c = at(j);
-      if (c === QUOTE) {
-        keyText = decode ? (JSON.parse(b.toString('utf8', i - off, j + 1 - off)) as string) : undefined;
-        keyHash = keyText === undefined ? h : hashString(keyText);
-        pin = saved;
-        return j + 1;
+      const bytes = b;
+      const o = off;
+      const lim = stop - o;
+      let r = j - o;
+      scan: {
+        while (r < lim) {
+          const c = bytes[r]!;
+          if (c === QUOTE) {
+            keyText = decode ? (JSON.parse(bytes.toString('utf8', i - o, r + 1)) as string) : undefined;
+            keyHash = keyText === undefined ? h : hashString(keyText);
+            pin = saved;
+            return r + o + 1;
+          }
+          if (c === BACKSLASH) break scan;
+          if (c < 0x20) break;
+          if (c >= 0x80) decode = true;
+          h = Math.imul(h ^ c, 0x01000193);
+          r++;
+        }
+        j = r + o;
+        if (r < lim || !more(j)) break; // a control character, or the end inside the key
+        continue;
       }
-      if (c === BACKSLASH) {
-        decode = true;
-        j = escape(j);
-        if (j < 0) break;
-      } else if (c !== undefined && c >= 0x20) {
-        if (c >= 0x80) decode = true;
-        h = Math.imul(h ^ c, 0x01000193);
-        j++;
-      } else break;
+      decode = true;
+      j = escape(r + o);
+      if (j < 0) break;
     }
     pin = saved;
     return FAIL;
