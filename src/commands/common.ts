@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { checkFlags, EMPTY_CONFIG, loadConfig, type Config } from '../inventory/config.js';
+import { openInventoryFile, type InputFile } from '../inventory/inputFile.js';
 import { parseInventoryText } from '../inventory/kubectl.js';
 import type { ArgsOf } from '../options.js';
 import { planRoutes, selectHosts, type PlannedHost, type RoutePlan } from '../plan.js';
@@ -37,11 +38,21 @@ export function readInput(path: string, what: string, hint: string): string {
   return readInputBytes(path, what, hint).toString('utf8');
 }
 
-/** A local input file's bytes (an inventory: a large nodes.json is read without decoding it), or
- * a UserError saying why it cannot be read. */
+/** A local input file's bytes, or a UserError saying why it cannot be read. */
 export function readInputBytes(path: string, what: string, hint: string): Buffer {
+  return readOrSay(() => readFileSync(path), path, what, hint);
+}
+
+/** An inventory file: its bytes, or a large one opened to be read as needed (a nodes.json is read
+ * through a window, never decoded whole when valid: inputFile.ts); or a UserError saying why it
+ * cannot be read. */
+export function openInventory(path: string, what: string, hint: string): Buffer | InputFile {
+  return readOrSay(() => openInventoryFile(path), path, what, hint);
+}
+
+function readOrSay<T>(read: () => T, path: string, what: string, hint: string): T {
   try {
-    return readFileSync(path);
+    return read();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code})`;
@@ -51,8 +62,8 @@ export function readInputBytes(path: string, what: string, hint: string): Buffer
 
 /** Reads the inventory and routegen.yaml (the one given, or ./routegen.yaml when present). */
 export function loadInputs(args: CommonArgs, opts: { configMayBeMissing?: boolean } = {}): { config: Config; plan: RoutePlan; hosts: PlannedHost[] } {
-  const text = readInputBytes(args.inventory, 'inventory', 'give the machines.txt of your cluster with -i FILE (one line per machine: IP FQDN HOSTNAME [POD_SUBNET]), or the output of `kubectl get nodes -o json`');
-  const inv = parseInventoryText(text, args.inventory, args['inventory-format'] ?? 'auto');
+  const input = openInventory(args.inventory, 'inventory', 'give the machines.txt of your cluster with -i FILE (one line per machine: IP FQDN HOSTNAME [POD_SUBNET]), or the output of `kubectl get nodes -o json`');
+  const inv = parseInventoryText(input, args.inventory, args['inventory-format'] ?? 'auto');
   let config = EMPTY_CONFIG;
   const configPath = args.config ?? (existsSync('routegen.yaml') ? 'routegen.yaml' : undefined);
   if (configPath && !(opts.configMayBeMissing && !existsSync(configPath))) config = loadConfig(readInput(configPath, 'config file', 'pass -c FILE, or leave it out to use no config'), configPath);

@@ -7,7 +7,7 @@ import { hostPlan } from '../plan.js';
 import { hostErrorDetails } from './hostErrorLines.js';
 import { rollbackHost, statusHost, type RollbackResult, type StatusResult } from '../push/status.js';
 import { plural, table } from '../report.js';
-import { loadInputs, readInputBytes, type Io } from './common.js';
+import { loadInputs, openInventory, type Io } from './common.js';
 import { OPTIONS, type ArgsOf } from '../options.js';
 import { withSsh } from './push.js';
 
@@ -15,8 +15,8 @@ export type StatusArgs = ArgsOf<'status'>;
 
 /** What each Node object of `kubectl get nodes -o json` says of its pod subnets, by hostname. */
 function clusterSubnets(file: string): Map<string, SubnetSource> {
-  const text = readInputBytes(file, '--cluster file', 'give the output of `kubectl get nodes -o json` saved to a file');
-  const nodes = parseKubectlNodes(text, file);
+  const input = openInventory(file, '--cluster file', 'give the output of `kubectl get nodes -o json` saved to a file');
+  const nodes = parseKubectlNodes(input, file);
   return new Map(nodes.machines.map((m) => [m.hostname, { source: `${file} (Node ${m.hostname}, spec.podCIDRs)`, subnets: m.podSubnets.map((s) => s.text).sort() }]));
 }
 

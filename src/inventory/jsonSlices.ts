@@ -10,10 +10,15 @@
  * up and the caller reads the text the full way (kubectl.ts), which says what is wrong and where.
  * So every message and position stays the full path's.
  *
+ * It reads a file through a window (byteWindow.ts) with absolute positions: byte i is
+ * `b[i - off]`, and a loop that reaches the window's end asks for more, keeping the bytes from
+ * `pin` on (the key being read, or the value being kept whole, which JSON.parse decodes).
+ *
  * Duplicate keys: each object's keys are hashed (FNV-1a over the decoded key's UTF-16 code units:
  * the bytes of an ASCII key, else the key decoded as the full reader decodes it) and compared
  * with the object's earlier keys; equal hashes (a duplicate, or rarely a collision) give up.
  */
+import { ByteWindow } from './byteWindow.js';
 import { MAX_DEPTH } from './jsonSyntax.js';
 
 /** What is kept of a value: all of it (true), some members of an object, or each element of an
@@ -55,12 +60,18 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 
 /**
  * The document's value pruned to `shape`, as JSON.parse would give it, or null when the full
- * reader must decide. A leading byte order mark is skipped.
+ * reader must decide. A leading byte order mark is skipped. Bytes held whole, or a window that
+ * reads them on (from its start).
  */
-export function readShaped(input: string | Buffer, shape: Shape = SHAPE): { value: unknown; problems: [] } | null {
+export function readShaped(input: string | Buffer | ByteWindow, shape: Shape = SHAPE): { value: unknown; problems: [] } | null {
   if (typeof input === 'string' && LONE_SURROGATE.test(input)) return null;
-  const b = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
-  const n = b.length;
+  const w = input instanceof ByteWindow ? input : new ByteWindow(typeof input === 'string' ? Buffer.from(input, 'utf8') : input);
+  /** The window: b[i - off] is byte i, for off <= i < stop. */
+  let b = w.buf;
+  let off = w.off;
+  let stop = off + w.len;
+  /** The earliest position still needed (-1: none but the current one). */
+  let pin = -1;
   let hashes = new Int32Array(1024);
   let top = 0;
   /** The value kept by the last shaped read. */
@@ -69,56 +80,101 @@ export function readShaped(input: string | Buffer, shape: Shape = SHAPE): { valu
   let keyHash = 0;
   let keyText: string | undefined;
 
+  /** Reads on from `from` (<= stop); false at the end of the input. */
+  const more = (from: number): boolean => {
+    const ok = w.more(pin >= 0 && pin < from ? pin : from);
+    b = w.buf;
+    off = w.off;
+    stop = off + w.len;
+    return ok;
+  };
+  /** Byte i, or undefined past the end of the input. */
+  const at = (i: number): number | undefined => {
+    while (i >= stop) if (!more(stop)) return undefined;
+    return b[i - off];
+  };
   const ws = (i: number): number => {
-    while (i < n) {
-      const c = b[i]!;
-      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
-      else break;
+    for (;;) {
+      const bytes = b;
+      const o = off;
+      const lim = stop - o;
+      let r = i - o;
+      while (r < lim) {
+        const c = bytes[r]!;
+        if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) r++;
+        else return r + o;
+      }
+      i = r + o;
+      if (!more(i)) return i;
     }
-    return i;
   };
   const escape = (j: number): number => {
-    const e = b[j + 1];
-    if (e === 0x75) return isHex(b[j + 2]) && isHex(b[j + 3]) && isHex(b[j + 4]) && isHex(b[j + 5]) ? j + 6 : FAIL;
+    const e = at(j + 1);
+    if (e === 0x75) return isHex(at(j + 2)) && isHex(at(j + 3)) && isHex(at(j + 4)) && isHex(at(j + 5)) ? j + 6 : FAIL;
     return isEscape(e) ? j + 2 : FAIL;
   };
   /** Past the string at `i` (its opening quote), or FAIL. */
   const string = (i: number): number => {
-    const bytes = b;
-    for (let j = i + 1; j < n; ) {
-      const c = bytes[j]!;
-      if (c > QUOTE && c !== BACKSLASH) j++; // most bytes: one test
-      else if (c === QUOTE) return j + 1;
-      else if (c === BACKSLASH) {
-        j = escape(j);
-        if (j < 0) return FAIL;
-      } else if (c >= 0x20) j++;
-      else return FAIL; // a control character
+    let j = i + 1;
+    for (;;) {
+      const bytes = b;
+      const o = off;
+      const lim = stop - o;
+      let r = j - o;
+      scan: {
+        while (r < lim) {
+          const c = bytes[r]!;
+          if (c > QUOTE && c !== BACKSLASH) r++; // most bytes: one test
+          else if (c === QUOTE) return r + o + 1;
+          else if (c === BACKSLASH) break scan;
+          else if (c >= 0x20) r++;
+          else return FAIL; // a control character
+        }
+        j = r + o;
+        if (!more(j)) return FAIL; // the file ends inside the string
+        continue;
+      }
+      j = escape(r + o);
+      if (j < 0) return FAIL;
     }
-    return FAIL; // the file ends inside the string
   };
-  /** string() for a key, setting keyHash and keyText. */
+  /** string() for a key, setting keyHash and keyText; the key's bytes stay in the window. */
   const key = (i: number): number => {
+    const saved = pin;
+    if (pin < 0 || i < pin) pin = i;
     let h = 0x811c9dc5 | 0;
     /** An escape or a non-ASCII byte: the key's characters are not its bytes. */
     let decode = false;
-    for (let j = i + 1; j < n; ) {
-      const c = b[j]!;
-      if (c === QUOTE) {
-        keyText = decode ? (JSON.parse(b.toString('utf8', i, j + 1)) as string) : undefined;
-        keyHash = keyText === undefined ? h : hashString(keyText);
-        return j + 1;
+    let j = i + 1;
+    for (;;) {
+      const bytes = b;
+      const o = off;
+      const lim = stop - o;
+      let r = j - o;
+      scan: {
+        while (r < lim) {
+          const c = bytes[r]!;
+          if (c === QUOTE) {
+            keyText = decode ? (JSON.parse(bytes.toString('utf8', i - o, r + 1)) as string) : undefined;
+            keyHash = keyText === undefined ? h : hashString(keyText);
+            pin = saved;
+            return r + o + 1;
+          }
+          if (c === BACKSLASH) break scan;
+          if (c < 0x20) break;
+          if (c >= 0x80) decode = true;
+          h = Math.imul(h ^ c, 0x01000193);
+          r++;
+        }
+        j = r + o;
+        if (r < lim || !more(j)) break; // a control character, or the end inside the key
+        continue;
       }
-      if (c === BACKSLASH) {
-        decode = true;
-        j = escape(j);
-        if (j < 0) return FAIL;
-      } else if (c >= 0x20) {
-        if (c >= 0x80) decode = true;
-        h = Math.imul(h ^ c, 0x01000193);
-        j++;
-      } else return FAIL;
+      decode = true;
+      j = escape(r + o);
+      if (j < 0) break;
     }
+    pin = saved;
     return FAIL;
   };
   /** The member of `members` named by the key [start, end) (quotes included), if any. */
@@ -129,31 +185,31 @@ export function readShaped(input: string | Buffer, shape: Shape = SHAPE): { valu
     }
     next: for (const [name, s] of members) {
       if (name.length !== end - start - 2) continue;
-      for (let k = 0; k < name.length; k++) if (b[start + 1 + k] !== name.charCodeAt(k)) continue next;
+      for (let k = 0; k < name.length; k++) if (b[start + 1 + k - off] !== name.charCodeAt(k)) continue next;
       return [name, s];
     }
     return undefined;
   };
   /** Past the number, true, false or null at `i`, or FAIL. */
   const scalar = (i: number): number => {
-    const c = b[i];
+    const c = at(i);
     const word = c === 0x74 ? 'true' : c === 0x66 ? 'false' : c === 0x6e ? 'null' : undefined;
     if (word !== undefined) {
-      for (let k = 1; k < word.length; k++) if (b[i + k] !== word.charCodeAt(k)) return FAIL;
+      for (let k = 1; k < word.length; k++) if (at(i + k) !== word.charCodeAt(k)) return FAIL;
       return i + word.length;
     }
     let j = c === 0x2d ? i + 1 : i;
-    if (b[j] === 0x30) j++;
-    else if (isDigit(b[j])) while (isDigit(b[j])) j++;
+    if (at(j) === 0x30) j++;
+    else if (isDigit(at(j))) while (isDigit(at(j))) j++;
     else return FAIL;
-    if (b[j] === 0x2e) {
-      if (!isDigit(b[++j])) return FAIL;
-      while (isDigit(b[j])) j++;
+    if (at(j) === 0x2e) {
+      if (!isDigit(at(++j))) return FAIL;
+      while (isDigit(at(j))) j++;
     }
-    if (b[j] === 0x65 || b[j] === 0x45) {
-      if (b[++j] === 0x2b || b[j] === 0x2d) j++;
-      if (!isDigit(b[j])) return FAIL;
-      while (isDigit(b[j])) j++;
+    if (at(j) === 0x65 || at(j) === 0x45) {
+      if (at(++j) === 0x2b || at(j) === 0x2d) j++;
+      if (!isDigit(at(j))) return FAIL;
+      while (isDigit(at(j))) j++;
     }
     return j;
   };
@@ -162,9 +218,9 @@ export function readShaped(input: string | Buffer, shape: Shape = SHAPE): { valu
     const out: Record<string, unknown> | null = members ? {} : null;
     const base = top;
     i = ws(i + 1);
-    if (b[i] !== CLOSE_OBJECT) {
+    if (at(i) !== CLOSE_OBJECT) {
       for (;;) {
-        if (b[i] !== QUOTE) return FAIL;
+        if (at(i) !== QUOTE) return FAIL;
         const start = i;
         i = key(i);
         if (i < 0) return FAIL;
@@ -172,20 +228,20 @@ export function readShaped(input: string | Buffer, shape: Shape = SHAPE): { valu
         for (let k = base; k < top; k++) if (hashes[k] === h) return FAIL;
         if (top - base >= MAX_KEYS) return FAIL;
         if (top === hashes.length) {
-          const more = new Int32Array(top * 2);
-          more.set(hashes);
-          hashes = more;
+          const grown = new Int32Array(top * 2);
+          grown.set(hashes);
+          hashes = grown;
         }
         hashes[top++] = h;
         const member = members ? memberOf(members, start, i) : undefined;
         i = ws(i);
-        if (b[i] !== COLON) return FAIL;
+        if (at(i) !== COLON) return FAIL;
         i = value(ws(i + 1), depth + 1, member ? member[1] : null);
         if (i < 0) return FAIL;
         if (out && member) out[member[0]] = built;
         i = ws(i);
-        if (b[i] === COMMA) i = ws(i + 1);
-        else if (b[i] === CLOSE_OBJECT) break;
+        if (at(i) === COMMA) i = ws(i + 1);
+        else if (at(i) === CLOSE_OBJECT) break;
         else return FAIL;
       }
     }
@@ -197,14 +253,14 @@ export function readShaped(input: string | Buffer, shape: Shape = SHAPE): { valu
     if (depth >= MAX_DEPTH) return FAIL;
     const out: unknown[] | null = each ? [] : null;
     i = ws(i + 1);
-    if (b[i] !== CLOSE_ARRAY) {
+    if (at(i) !== CLOSE_ARRAY) {
       for (;;) {
         i = value(i, depth + 1, each);
         if (i < 0) return FAIL;
         if (out) out.push(built);
         i = ws(i);
-        if (b[i] === COMMA) i = ws(i + 1);
-        else if (b[i] === CLOSE_ARRAY) break;
+        if (at(i) === COMMA) i = ws(i + 1);
+        else if (at(i) === CLOSE_ARRAY) break;
         else return FAIL;
       }
     }
@@ -213,18 +269,22 @@ export function readShaped(input: string | Buffer, shape: Shape = SHAPE): { valu
   };
   /** Past the value at `i`, or FAIL; with a shape, `built` is what is kept of it. */
   const value = (i: number, depth: number, shape: Shape | null): number => {
-    const c = b[i];
+    const c = at(i);
     if (shape !== null && shape !== true) {
       if (c === OPEN_OBJECT && 'members' in shape) return object(i, depth, shape.members);
       if (c === OPEN_ARRAY && 'each' in shape) return array(i, depth, shape.each);
     }
-    const end = c === QUOTE ? string(i) : c === OPEN_OBJECT ? object(i, depth, null) : c === OPEN_ARRAY ? array(i, depth, null) : scalar(i);
+    if (shape === null) return c === QUOTE ? string(i) : c === OPEN_OBJECT ? object(i, depth, null) : c === OPEN_ARRAY ? array(i, depth, null) : scalar(i);
     // Kept whole: decoded by the platform's parser, as the full reader would.
-    if (shape !== null && end >= 0) built = JSON.parse(b.toString('utf8', i, end));
+    const saved = pin;
+    if (pin < 0 || i < pin) pin = i;
+    const end = c === QUOTE ? string(i) : c === OPEN_OBJECT ? object(i, depth, null) : c === OPEN_ARRAY ? array(i, depth, null) : scalar(i);
+    if (end >= 0) built = JSON.parse(b.toString('utf8', i - off, end - off));
+    pin = saved;
     return end;
   };
 
-  const bom = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
+  const bom = at(0) === 0xef && at(1) === 0xbb && at(2) === 0xbf ? 3 : 0;
   const end = value(ws(bom), 0, shape);
-  return end >= 0 && ws(end) === n ? { value: built, problems: [] } : null;
+  return end >= 0 && at(ws(end)) === undefined ? { value: built, problems: [] } : null;
 }

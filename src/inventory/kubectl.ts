@@ -14,7 +14,8 @@
  * which finds and describes the mistakes. Both give the same values to the same checks below.
  * Positions are found only when something is shown (jsonPositions.ts), by one pass over the
  * text for all of them; the bytes are decoded to a text only then. A valid document never pays
- * for them.
+ * for them, and a large file of one is never held whole: it is read through a window of ~1 MiB
+ * (inputFile.ts), and read whole only when its text is needed.
  *
  * Machine.line / source / spans: see kubectlMachine.ts.
  */
@@ -26,6 +27,7 @@ import { parseJsonDocument } from './jsonDocument.js';
 import { readShaped } from './jsonSlices.js';
 import { JsonPositions, type JsonPath } from './jsonPositions.js';
 import { HINT_SOURCE } from './jsonSyntax.js';
+import { InputFile, inputText, type InventoryInput } from './inputFile.js';
 import { KubectlMachine, NodePlace } from './kubectlMachine.js';
 import { found, isObject, member, readNodeFacts, readNodeName, type Lookup, type Mark, type MessageText, type Report } from './kubectlNode.js';
 import { parseInventory } from './machines.js';
@@ -46,11 +48,11 @@ interface Pending {
  * them, with the position of the offending JSON value. `read: 'full'` skips the fast reader
  * (tests check that both give the same).
  */
-export function parseKubectlNodes(input: string | Buffer, file: string, read: 'fast' | 'full' = 'fast'): Inventory {
+export function parseKubectlNodes(input: InventoryInput, file: string, read: 'fast' | 'full' = 'fast'): Inventory {
   // A byte order mark is not part of the document (columns are counted without it, as the
   // user's editor shows the line).
   const src = new SourceText(() => {
-    const text = typeof input === 'string' ? input : input.toString('utf8');
+    const text = inputText(input);
     return text.startsWith('\ufeff') ? text.slice(1) : text;
   });
   const problems = new ProblemList();
@@ -59,7 +61,7 @@ export function parseKubectlNodes(input: string | Buffer, file: string, read: 'f
     problems.add({ file, line: p.line, column: p.column, length: Math.max(1, end - start), source: src.source(p.line), message, hint });
   };
 
-  const doc = (read === 'fast' && readShaped(input)) || parseJsonDocument(src);
+  const doc = (read === 'fast' && (input instanceof InputFile ? input.scan(readShaped) : readShaped(input))) || parseJsonDocument(src);
   if (doc.problems.length) {
     for (const p of doc.problems) add(p.start, p.end, p.message, p.hint);
     problems.throwIfAny(`${file} is not valid JSON`);
@@ -166,17 +168,19 @@ function listNodes(root: unknown, report: Report): Array<{ node: unknown; path: 
   return nodes;
 }
 
-/** `kubectl` when the text (or the file's bytes) is a JSON object (kubectl's output), else `machines`. */
-export function detectInventoryFormat(input: string | Buffer): InventoryFormat {
+/** `kubectl` when the text (or the file's bytes) is a JSON object (kubectl's output), else
+ * `machines`. Of a file, only its head is read (unless it begins with 4 kB of blanks). */
+export function detectInventoryFormat(input: InventoryInput): InventoryFormat {
   if (typeof input === 'string') return /^\ufeff?\s*\{/.test(input) ? 'kubectl' : 'machines';
-  const head = input.toString('utf8', 0, 4096);
-  if (input.length > 4096 && /^\ufeff?\s*$/.test(head)) return detectInventoryFormat(input.toString('utf8'));
+  const size = input instanceof InputFile ? input.size : input.length;
+  const head = (input instanceof InputFile ? input.head(4096) : input).toString('utf8', 0, 4096);
+  if (size > 4096 && /^\ufeff?\s*$/.test(head)) return detectInventoryFormat(inputText(input));
   return detectInventoryFormat(head);
 }
 
-/** Reads an inventory (its text, or the file's bytes) in the given format, or the one its content
- * shows (`auto`, the default). */
-export function parseInventoryText(input: string | Buffer, file: string, format: InventoryFormat | 'auto' = 'auto'): Inventory {
+/** Reads an inventory (its text, the file's bytes, or the file) in the given format, or the one
+ * its content shows (`auto`, the default). */
+export function parseInventoryText(input: InventoryInput, file: string, format: InventoryFormat | 'auto' = 'auto'): Inventory {
   const f = format === 'auto' ? detectInventoryFormat(input) : format;
-  return f === 'kubectl' ? parseKubectlNodes(input, file) : parseInventory(typeof input === 'string' ? input : input.toString('utf8'), file);
+  return f === 'kubectl' ? parseKubectlNodes(input, file) : parseInventory(inputText(input), file);
 }
