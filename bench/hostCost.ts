@@ -4,8 +4,8 @@
  * push benchmark's machine is CPU-bound: a tool's wall time follows the CPU it costs the hosts
  * and itself.
  *
- *   node --import tsx bench/hostCost.ts [--runs 15] [--repo DIR] [--json FILE]
- *   npm run bench -- --only hostCost [--hostcost-runs 15]
+ *   node --import tsx bench/hostCost.ts [--runs 10] [--repo DIR] [--json FILE]
+ *   npm run bench -- --only hostCost [--hostcost-runs 10]
  *
  * One lab host, node-0 of two (real sshd and systemd-networkd; test/lab/lab.ts), measured from the jumpbox one
  * operation at a time with nothing else in flight. Host CPU: every process in the host's PID
@@ -67,21 +67,30 @@ interface Cost {
   clientMs: number;
 }
 
-/** `once` runs `runs` times, each alone on an idle host, `reset` (not measured) before each;
- * `once` returns the client CPU ms of programs it ran, else this process's is taken. */
-async function cost(pid: number, runs: number, what: string, once: () => Promise<number | void>, reset?: () => Promise<void>): Promise<Cost> {
+/** CPU time in /proc is counted in 10 ms ticks: a building block is measured BATCH times in a row
+ * and divided, a whole job (a reset before each) one at a time. */
+const BATCH = 20;
+
+/**
+ * `once` runs `runs` times (× `batch` in a row), each measurement alone on an idle host, `reset`
+ * (not measured) before each; `once` returns the client CPU ms of programs it ran, else this
+ * process's is taken. Per operation.
+ */
+async function cost(pid: number, runs: number, what: string, once: () => Promise<number | void>, how: { reset?: () => Promise<void>; batch?: number } = {}): Promise<Cost> {
+  const batch = how.batch ?? BATCH;
   const host: number[] = [];
   const client: number[] = [];
   for (let i = 0; i < runs; i++) {
-    await reset?.();
+    await how.reset?.();
     await settled(pid);
     const h0 = nsCpuMs(pid);
     const c0 = process.cpuUsage();
-    const programs = await once();
+    let programs = 0;
+    for (let k = 0; k < batch; k++) programs += (await once()) ?? NaN;
     const c = process.cpuUsage(c0);
     await settled(pid);
-    host.push(nsCpuMs(pid) - h0);
-    client.push(typeof programs === 'number' ? programs : (c.user + c.system) / 1000);
+    host.push((nsCpuMs(pid) - h0) / batch);
+    client.push((Number.isNaN(programs) ? (c.user + c.system) / 1000 : programs) / batch);
   }
   return { what, hostMs: median(host), clientMs: median(client) };
 }
@@ -138,9 +147,9 @@ async function measureAll(stateFile: string, o: Options): Promise<Cost[]> {
   c.end();
   const file = readFileSync(join(lab.dir, 'hostcost-render', 'node-0', DROPIN));
   const ssh = ['ssh', '-F', lab.sshConfigFile, '-o', 'BatchMode=yes', '-o', 'ControlMaster=no', '-o', 'ControlPath=none', h.ip, `mkdir -p ${DROPIN_DIR} && cat > ${DROPIN} && networkctl reload`];
-  out.push(await cost(pid, o.runs, 'ssh loop, one host (whole job)', async () => timed(ssh, file), reset));
+  out.push(await cost(pid, o.runs, 'ssh loop, one host (whole job)', async () => timed(ssh, file), { reset, batch: 1 }));
   const push = [process.execPath, join(o.repo, 'bin/routegen.js'), 'push', '-i', join(lab.dir, 'machines.txt'), '--ssh-config', lab.sshConfigFile, '--stack', 'networkd', '--interface', 'eth1', '--hosts', 'node-0', '-q'];
-  out.push(await cost(pid, o.runs, 'routegen push, one host (whole job)', async () => timed(push), reset));
+  out.push(await cost(pid, o.runs, 'routegen push, one host (whole job)', async () => timed(push), { reset, batch: 1 }));
   return out;
 }
 
@@ -159,7 +168,7 @@ export async function hostCostBench(o: Options, log: (s: string) => void = (s) =
     const loop = costs.find((c) => c.what.startsWith('ssh loop'))!;
     const push = costs.find((c) => c.what.startsWith('routegen push'))!;
     const table: ResultTable = {
-      title: `what one host pays, median of ${o.runs}, one operation at a time`,
+      title: `what one host pays, per operation: median of ${o.runs} measurements (a building block ${BATCH} times in a row, a whole job once), nothing else in flight`,
       columns: [{ key: 'what', title: 'operation' }, { key: 'host', title: 'host CPU ms', numeric: true }, { key: 'client', title: 'client CPU ms', numeric: true }],
       rows: costs.map((c) => ({ what: c.what, host: num(c.hostMs), client: num(c.clientMs) })),
       notes: [
@@ -179,9 +188,9 @@ const whole = (v: unknown, dflt: number): number => (v === undefined ? dflt : Nu
 export const benchmark: Benchmark = {
   name: 'hostCost',
   description: 'what one lab host pays in CPU for each building block of a push (login, session, program, SFTP, reload) and for one host\'s whole job, routegen vs the ssh loop',
-  options: { 'hostcost-runs': { type: 'string', default: '15', describe: 'measurements of each operation' } },
+  options: { 'hostcost-runs': { type: 'string', default: '10', describe: 'measurements of each operation' } },
   async run(v: OptionValues, ctx: BenchContext): Promise<BenchResult> {
-    const runs = whole(v['hostcost-runs'], 15);
+    const runs = whole(v['hostcost-runs'], 10);
     if (Number.isNaN(runs)) throw new Error('--hostcost-runs must be a whole number > 0');
     const r = await hostCostBench({ runs, repo: REPO }, ctx.log);
     return { tables: [r.table], raw: r.costs, targetsMet: true };
@@ -189,8 +198,8 @@ export const benchmark: Benchmark = {
 };
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' }, repo: { type: 'string', default: REPO }, json: { type: 'string' }, measure: { type: 'string' } } });
-  const o: Options = { runs: whole(values.runs, 15), repo: values.repo!, ...(values.json !== undefined && { json: values.json }) };
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' }, repo: { type: 'string', default: REPO }, json: { type: 'string' }, measure: { type: 'string' } } });
+  const o: Options = { runs: whole(values.runs, 10), repo: values.repo!, ...(values.json !== undefined && { json: values.json }) };
   if (Number.isNaN(o.runs)) throw new Error('--runs must be a whole number > 0');
   if (values.measure) {
     process.stdout.write(JSON.stringify(await measureAll(values.measure, o)));

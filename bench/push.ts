@@ -51,8 +51,11 @@ import { formatTable, num, type ResultTable, type Row } from './lib/table.js';
 export const SSH_LOOP = fileURLToPath(new URL('./reference/push-ssh-loop.sh', import.meta.url));
 export const PLAYBOOK = fileURLToPath(new URL('./reference/push-ansible.yml', import.meta.url));
 const ANSIBLE_PLAYBOOK = '/usr/bin/ansible-playbook';
-/** The target: routegen's median wall time at most this many times the ssh loop's. */
+/** The target: routegen's median wall time at most this many times the ssh loop's (issue 17). */
 const TARGET_RATIO = 1.0;
+/** From this many hosts on, the target is TARGET_RATIO_MANY (issue 17: 150 hosts, ≤ 0.8x). */
+const MANY_HOSTS = 150;
+const TARGET_RATIO_MANY = 0.8;
 /** With --bastion: routegen logs in to the bastion once, the loop once per host. */
 const TARGET_RATIO_BASTION = 0.8;
 /** How long after a reference exits its routes may take to reach every kernel. */
@@ -386,7 +389,7 @@ function buildTable(subjects: Subject[], runs: PushRun[], o: Opts, hosts: number
     for (const s of subjects.filter((x) => x.tool === 'routegen')) {
       if (of(s.label).length === 0) continue;
       const ratio = wall(s.label) / loopWall;
-      const target = o.bastion ? TARGET_RATIO_BASTION : TARGET_RATIO;
+      const target = o.bastion ? TARGET_RATIO_BASTION : o.workers + 1 >= MANY_HOSTS ? TARGET_RATIO_MANY : TARGET_RATIO;
       const ok = ratio <= target;
       if (s.repo === o.repos[0]) targetsMet = ok;
       notes.push(`${s.label}: ${num(ratio, 2)}x the ssh loop's median wall time — target ≤ ${num(target, 1)}x ${ok ? 'MET' : 'MISSED'} (CPU, client + hosts: ${num(both(s.label) / loopBoth, 2)}x — steadier than wall time when others share the machine)`);
@@ -396,7 +399,7 @@ function buildTable(subjects: Subject[], runs: PushRun[], o: Opts, hosts: number
   }
   notes.push(
     'wall and client CPU from /usr/bin/time -v (user + sys of the program and the children it waited for: node and its `ssh -G`s; sh, xargs and the ssh clients; ansible-playbook and its forks)',
-    'hosts CPU = CPU used inside the 51 hosts\' PID namespaces during the run (sshd and its sessions, remote shells and commands, networkd): the server side, on the same cores as the client; both = client + hosts (a median of sums)',
+    `hosts CPU = CPU used inside the ${o.workers + 1} hosts' PID namespaces during the run (sshd and its sessions, remote shells and commands, networkd): the server side, on the same cores as the client; both = client + hosts (a median of sums)`,
     'peak RSS = the largest single process (GNU time), not the sum',
     '"kernel +": ms after the program exited until every planned route was in every host\'s kernel (routegen waits for that itself)',
     `each measurement on a freshly started lab of ${hosts} networkd hosts; parallelism ${o.parallel}; tools interleaved run by run`,
