@@ -99,6 +99,8 @@ export interface PushRun {
   m: Measurement;
   /** Busy CPU seconds of the whole machine during the command (all cores, /proc/stat). */
   machineCpuS: number;
+  /** Of it, interrupt and softirq time (the lab's network, packet by packet): no process's. */
+  machineIrqS?: number;
   /** CPU seconds used inside the lab's hosts during the command (the server side). */
   hostsCpuS: number;
   /** ms after the command exited until every planned route was in every kernel (0: at once). */
@@ -168,12 +170,12 @@ async function waitForRoutes(lab: Lab, tool: string): Promise<number> {
 // ---- measuring ---------------------------------------------------------------------------------
 
 /** Busy and total jiffies of the whole machine. */
-function cpuJiffies(): { busy: number; total: number } {
+function cpuJiffies(): { busy: number; total: number; irq: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
   const f = line.trim().split(/\s+/).slice(1).map(Number);
   const idle = (f[3] ?? 0) + (f[4] ?? 0); // idle + iowait
   const total = f.slice(0, 8).reduce((a, b) => a + b, 0); // user..steal (guest is inside user)
-  return { busy: total - idle, total };
+  return { busy: total - idle, total, irq: (f[5] ?? 0) + (f[6] ?? 0) }; // irq + softirq: no process's
 }
 const HZ = 100; // USER_HZ on Linux
 
@@ -211,7 +213,7 @@ function childEnv(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 /** Runs argv in the jumpbox under GNU time; fails with the output when it fails. */
-async function timedInJumpbox(lab: Lab, argv: string[], timeFile: string, env: Record<string, string>, what: string): Promise<{ m: Measurement; stdout: string; machineCpuS: number; hostsCpuS: number }> {
+async function timedInJumpbox(lab: Lab, argv: string[], timeFile: string, env: Record<string, string>, what: string): Promise<{ m: Measurement; stdout: string; machineCpuS: number; machineIrqS: number; hostsCpuS: number }> {
   rmSync(timeFile, { force: true });
   const h0 = hostsCpuS(lab);
   const c0 = cpuJiffies();
@@ -224,7 +226,7 @@ async function timedInJumpbox(lab: Lab, argv: string[], timeFile: string, env: R
   if (r.code !== 0) {
     throw new Error(`${what} exited with ${r.code}\n--- command\n${argv.join(' ')}\n--- stdout (tail)\n${r.stdout.split('\n').slice(-30).join('\n')}\n--- stderr (tail)\n${r.stderr.split('\n').slice(-30).join('\n')}`);
   }
-  return { m: { ...parseTimeV(readFileSync(timeFile, 'utf8')), wallHrS }, stdout: r.stdout, machineCpuS: (c1.busy - c0.busy) / HZ, hostsCpuS: h1 - h0 };
+  return { m: { ...parseTimeV(readFileSync(timeFile, 'utf8')), wallHrS }, stdout: r.stdout, machineCpuS: (c1.busy - c0.busy) / HZ, machineIrqS: (c1.irq - c0.irq) / HZ, hostsCpuS: h1 - h0 };
 }
 
 /** `routegen render` of the lab's inventory into `out` (the references' input), timed. */
@@ -293,11 +295,11 @@ async function measureOnce(s: Subject, run: number, o: Opts, work: string, log: 
       const r = await timedInJumpbox(lab, argv, timeFile, env, `${s.label} push`);
       const summary = r.stdout.trim().split('\n').at(-1) ?? '';
       if (!new RegExp(`^${lab.hosts.length} hosts: ${lab.hosts.length} changed in`).test(summary)) throw new Error(`${s.label}: expected every host changed, got: ${summary}\n${r.stdout}`);
-      result = { tool: s.label, run, m: r.m, machineCpuS: r.machineCpuS, hostsCpuS: r.hostsCpuS, kernelAfterMs: 0, summary, labUpMs, busyBefore };
+      result = { tool: s.label, run, m: r.m, machineCpuS: r.machineCpuS, machineIrqS: r.machineIrqS, hostsCpuS: r.hostsCpuS, kernelAfterMs: 0, summary, labUpMs, busyBefore };
     } else {
       if (s.tool === 'ssh-loop') {
         const r = await timedInJumpbox(lab, ['sh', SSH_LOOP, cfg, inventory, out, String(o.parallel)], timeFile, childEnv(jump ? { SSH_JUMP: jump } : {}), 'ssh loop');
-        result = { tool: s.label, run, m: r.m, machineCpuS: r.machineCpuS, hostsCpuS: r.hostsCpuS, kernelAfterMs: 0, render: rendered!, labUpMs, busyBefore };
+        result = { tool: s.label, run, m: r.m, machineCpuS: r.machineCpuS, machineIrqS: r.machineIrqS, hostsCpuS: r.hostsCpuS, kernelAfterMs: 0, render: rendered!, labUpMs, busyBefore };
       } else {
         const inv = join(work, 'ansible-inventory.ini');
         ansibleInventory(lab, inv, cfg);
@@ -305,7 +307,7 @@ async function measureOnce(s: Subject, run: number, o: Opts, work: string, log: 
         const env = childEnv({ ANSIBLE_NOCOLOR: '1', ANSIBLE_SSH_CONTROL_PATH_DIR: cp, ANSIBLE_LOCAL_TEMP: join(work, 'ansible-tmp'), ANSIBLE_RETRY_FILES_ENABLED: 'false' });
         try {
           const r = await timedInJumpbox(lab, ['ansible-playbook', '-i', inv, '-f', String(o.parallel), '-e', `render_dir=${out}`, PLAYBOOK], timeFile, env, 'ansible-playbook');
-          result = { tool: s.label, run, m: r.m, machineCpuS: r.machineCpuS, hostsCpuS: r.hostsCpuS, kernelAfterMs: 0, render: rendered!, labUpMs, busyBefore };
+          result = { tool: s.label, run, m: r.m, machineCpuS: r.machineCpuS, machineIrqS: r.machineIrqS, hostsCpuS: r.hostsCpuS, kernelAfterMs: 0, render: rendered!, labUpMs, busyBefore };
         } finally {
           await endControlMasters(lab, cp);
         }
@@ -313,7 +315,7 @@ async function measureOnce(s: Subject, run: number, o: Opts, work: string, log: 
       rmSync(out, { recursive: true, force: true });
     }
     result.kernelAfterMs = await waitForRoutes(lab, s.label);
-    log(`  run ${run + 1} ${s.label.padEnd(16)} ${result.m.wallS.toFixed(2)} s wall, ${(result.m.userS + result.m.sysS).toFixed(2)} s CPU, ${(result.m.maxRssKb / 1024).toFixed(0)} MiB peak, hosts CPU ${result.hostsCpuS.toFixed(2)} s, machine CPU ${result.machineCpuS.toFixed(1)} s, routes in every kernel +${result.kernelAfterMs} ms (lab up ${(labUpMs / 1000).toFixed(1)} s; machine busy ${result.busyBefore.toFixed(2)} cores just before)`);
+    log(`  run ${run + 1} ${s.label.padEnd(16)} ${result.m.wallS.toFixed(2)} s wall, ${(result.m.userS + result.m.sysS).toFixed(2)} s CPU, ${(result.m.maxRssKb / 1024).toFixed(0)} MiB peak, hosts CPU ${result.hostsCpuS.toFixed(2)} s, machine CPU ${result.machineCpuS.toFixed(1)} s (irq+softirq ${(result.machineIrqS ?? 0).toFixed(1)} s), routes in every kernel +${result.kernelAfterMs} ms (lab up ${(labUpMs / 1000).toFixed(1)} s; machine busy ${result.busyBefore.toFixed(2)} cores just before)`);
     return result;
   } finally {
     await lab.down();
