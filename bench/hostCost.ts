@@ -32,7 +32,7 @@ import { describeMachine, machineInfo } from './lib/machine.js';
 import { GNU_TIME, median, requireGnuTime } from './lib/measure.js';
 import { cpuSecondsIn } from './lib/nsCpu.js';
 import { ensureBuilt, REPO } from './lib/routegen.js';
-import type { BenchContext, BenchResult, Benchmark, OptionValues } from './lib/benchmark.js';
+import { wholeOption, type BenchContext, type BenchResult, type Benchmark, type OptionValues } from './lib/benchmark.js';
 import { formatTable, num, type ResultTable } from './lib/table.js';
 
 const DROPIN_DIR = '/etc/systemd/network/10-eth1.network.d';
@@ -183,15 +183,12 @@ export async function hostCostBench(o: Options, log: (s: string) => void = (s) =
   }
 }
 
-const whole = (v: unknown, dflt: number): number => (v === undefined ? dflt : Number.isInteger(Number(v)) && Number(v) > 0 ? Number(v) : NaN);
-
 export const benchmark: Benchmark = {
   name: 'hostCost',
   description: 'what one lab host pays in CPU for each building block of a push (login, session, program, SFTP, reload) and for one host\'s whole job, routegen vs the ssh loop',
   options: { 'hostcost-runs': { type: 'string', default: '10', describe: 'measurements of each operation' } },
   async run(v: OptionValues, ctx: BenchContext): Promise<BenchResult> {
-    const runs = whole(v['hostcost-runs'], 10);
-    if (Number.isNaN(runs)) throw new Error('--hostcost-runs must be a whole number > 0');
+    const runs = wholeOption('hostcost-runs', v['hostcost-runs'], { fallback: 10 });
     const r = await hostCostBench({ runs, repo: REPO }, ctx.log);
     return { tables: [r.table], raw: r.costs, targetsMet: true };
   },
@@ -199,8 +196,7 @@ export const benchmark: Benchmark = {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' }, repo: { type: 'string', default: REPO }, json: { type: 'string' }, measure: { type: 'string' } } });
-  const o: Options = { runs: whole(values.runs, 10), repo: values.repo!, ...(values.json !== undefined && { json: values.json }) };
-  if (Number.isNaN(o.runs)) throw new Error('--runs must be a whole number > 0');
+  const o: Options = { runs: wholeOption('runs', values.runs, { fallback: 10 }), repo: values.repo!, ...(values.json !== undefined && { json: values.json }) };
   if (values.measure) {
     process.stdout.write(JSON.stringify(await measureAll(values.measure, o)));
     return;

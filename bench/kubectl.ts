@@ -17,7 +17,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { BenchContext, BenchResult, Benchmark, OptionValues } from './lib/benchmark.js';
+import { wholeOption, type BenchContext, type BenchResult, type Benchmark, type OptionValues } from './lib/benchmark.js';
 import { formatBytes, fsType } from './lib/machine.js';
 import { median, medianCpu, medianWall, requireGnuTime, timeV, type Measurement } from './lib/measure.js';
 import { BIN, childEnv, cluster, RENDER_ARGS, verifyPlan, verifyRender } from './lib/nodesCheck.js';
@@ -242,12 +242,6 @@ function renderFloor(r: Awaited<ReturnType<typeof measureAll>>, extra: number): 
 
 // ---- the module run.ts loads ---------------------------------------------------------------
 
-function count(name: string, text: unknown, least: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < least) throw new Error(`--${name} takes a whole number ≥ ${least}, not "${String(text)}"`);
-  return n;
-}
-
 export const benchmark: Benchmark = {
   name: 'kubectl',
   description: 'routegen plan/render reading `kubectl get nodes -o json` (5,000 and 10,000 realistic nodes) vs JSON.parse and vs machines.txt',
@@ -263,19 +257,19 @@ export const benchmark: Benchmark = {
     keep: { type: 'boolean', describe: 'keep the work directory (inventories)' },
   },
   async run(v: OptionValues, ctx: BenchContext): Promise<BenchResult> {
-    const sizes = String(v['kubectl-nodes']).split(',').map((s) => count('kubectl-nodes', s.trim(), STARTUP_NODES + 1));
+    const sizes = String(v['kubectl-nodes']).split(',').map((s) => wholeOption('kubectl-nodes', s.trim(), { least: STARTUP_NODES + 1 }));
     if (sizes.some((n, i) => i > 0 && n <= sizes[i - 1]!)) throw new Error('--kubectl-nodes must be ascending');
     const dir = resolve(typeof v['kubectl-dir'] === 'string' ? v['kubectl-dir'] : tmpdir());
     const opts: Options = {
       sizes,
-      runs: count('kubectl-runs', v['kubectl-runs'], 1),
-      renderNodes: count('kubectl-render-nodes', v['kubectl-render-nodes'], 0),
-      renderRuns: count('kubectl-render-runs', v['kubectl-render-runs'], 1),
+      runs: wholeOption('kubectl-runs', v['kubectl-runs'], { least: 1 }),
+      renderNodes: wholeOption('kubectl-render-nodes', v['kubectl-render-nodes'], { least: 0 }),
+      renderRuns: wholeOption('kubectl-render-runs', v['kubectl-render-runs'], { least: 1 }),
       dir,
       out: resolve(typeof v['kubectl-out'] === 'string' ? v['kubectl-out'] : existsSync('/dev/shm') ? '/dev/shm' : dir),
       build: !v['no-build'],
       keep: Boolean(v.keep),
-      quietWaitS: count('kubectl-quiet-wait', v['kubectl-quiet-wait'], 0),
+      quietWaitS: wholeOption('kubectl-quiet-wait', v['kubectl-quiet-wait'], { least: 0 }),
     };
     const result = await measureAll(opts, ctx.log);
     const { tables: out, met } = tables(result);

@@ -41,7 +41,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { addBastion } from '../test/lab/bastion.js';
 import { Lab, labUnavailable } from '../test/lab/lab.js';
-import type { BenchContext, BenchResult, Benchmark, OptionValues } from './lib/benchmark.js';
+import { wholeOption, type BenchContext, type BenchResult, type Benchmark, type OptionValues } from './lib/benchmark.js';
 import { describeMachine, machineInfo, programVersion, type MachineInfo } from './lib/machine.js';
 import { cpuSecondsIn } from './lib/nsCpu.js';
 import { max, median, min, parseTimeV, requireGnuTime, GNU_TIME, type Measurement } from './lib/measure.js';
@@ -488,13 +488,6 @@ export async function pushBench(opts: PushBenchOptions = {}): Promise<PushBenchR
   };
 }
 
-function whole(name: string, v: string | boolean | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} takes a whole number ≥ 1, not "${String(v)}"`);
-  return n;
-}
-
 function toolsOf(v: string | boolean | undefined): Tool[] {
   if (typeof v !== 'string') return TOOLS;
   const list = v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -522,9 +515,9 @@ export const benchmark: Benchmark = {
   },
   async run(v: OptionValues, ctx: BenchContext): Promise<BenchResult> {
     const r = await pushBench({
-      runs: whole('push-runs', v['push-runs'], 3),
-      workers: whole('push-workers', v['push-workers'], 50),
-      parallel: whole('push-parallel', v['push-parallel'], 10),
+      runs: wholeOption('push-runs', v['push-runs'], { fallback: 3 }),
+      workers: wholeOption('push-workers', v['push-workers'], { fallback: 50 }),
+      parallel: wholeOption('push-parallel', v['push-parallel'], { fallback: 10 }),
       tools: toolsOf(v['push-tools']),
       repos: reposOf(v.repo),
       build: !v['no-build'],
@@ -563,9 +556,9 @@ async function main(): Promise<number> {
   const machine = machineInfo();
   process.stdout.write(`${describeMachine(machine)}\n\n`);
   const r = await pushBench({
-    runs: whole('runs', values.runs, 3),
-    workers: whole('workers', values.workers, 50),
-    parallel: whole('parallel', values.parallel, 10),
+    runs: wholeOption('runs', values.runs, { fallback: 3 }),
+    workers: wholeOption('workers', values.workers, { fallback: 50 }),
+    parallel: wholeOption('parallel', values.parallel, { fallback: 10 }),
     tools: toolsOf(values.tools),
     repos: reposOf(values.repo),
     build: !values['no-build'],

@@ -31,3 +31,13 @@ export interface Benchmark {
   options: Record<string, OptionSpec>;
   run(values: OptionValues, ctx: BenchContext): Promise<BenchResult>;
 }
+
+/** A whole-number option (`--NAME`) of at least `least` (default 1); `fallback` when it is not
+ * given (without one, not giving it is an error too). */
+export function wholeOption(name: string, v: unknown, opts: { fallback?: number; least?: number } = {}): number {
+  if (v === undefined && opts.fallback !== undefined) return opts.fallback;
+  const least = opts.least ?? 1;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < least) throw new Error(`--${name} takes a whole number ≥ ${least}, not "${String(v)}"`);
+  return n;
+}
