@@ -186,7 +186,7 @@ commit() { # TIMEOUT KEY TARGET STACK IFACE STAGED FAM
 		[ "${staged%/*}" = "$dir" ] && [ -f "$staged" ] || die "staged file $staged is missing or not beside $target"
 	fi
 	# (a PID left by a timer that died with a reboot is no one's to kill)
-	[ ! -s "$STATE/$key.{{STATE.timer}}" ] || : >"$STATE/$key.{{STATE.timer}}"
+	forget_timer "$key"
 	echo "$BOOT $((NOW + timeout))" >"$STATE/$key.{{STATE.pending}}"
 	# The timer: a process of its own (forked, nothing started), holding none of the session's
 	# pipes, so it outlives the connection. Without a terminal, sshd signals nothing it started
@@ -202,6 +202,12 @@ commit() { # TIMEOUT KEY TARGET STACK IFACE STAGED FAM
 		exit {{EXIT.applyFailed}}
 	fi
 	routes "$7"
+}
+
+# The timer's PID file emptied rather than removed: the shell's own work, no process started
+# (the next push's timer writes its PID there again).
+forget_timer() { # KEY
+	[ ! -s "$STATE/$1.{{STATE.timer}}" ] || : >"$STATE/$1.{{STATE.timer}}"
 }
 
 expire() { # TIMEOUT KEY TARGET STACK IFACE
@@ -231,9 +237,8 @@ confirm() { # KEY
 	'' | *[!0-9]*) ;;
 	*) kill "$timer" 2>/dev/null || true ;;
 	esac
-	# Emptied rather than removed, and the copy removed only when there is one: the shell's own
-	# work, no process started (the next push's timer writes its PID there again).
-	[ ! -s "$STATE/$1.{{STATE.timer}}" ] || : >"$STATE/$1.{{STATE.timer}}"
+	forget_timer "$1"
+	# (the copy removed only when there is one: no process started for nothing)
 	[ ! -e "$STATE/$1.{{STATE.failed}}" ] || rm -f "$STATE/$1.{{STATE.failed}}"
 }
 
